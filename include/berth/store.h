@@ -1,0 +1,203 @@
+/* The store: a revisioned key/value map with compare-and-swap writes and
+ * watches, behind an operations table (embedded log store, etcd).
+ *
+ * Values are opaque bytes (the API layer stores object JSON). Every write
+ * gets the next global revision, which becomes metadata.resourceVersion.
+ *
+ * Threading: every call is made on the loop thread the store was opened
+ * with, and every callback runs on that thread. Reads may complete before
+ * the call returns (the embedded store answers at once); writes always
+ * complete later, after they are durable. As everywhere in berth, a call
+ * that returns an error never invokes its callback. */
+#ifndef BERTH_STORE_H
+#define BERTH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Immutable, reference-counted bytes, shared by the map, the watch history
+ * and readers without copying. data is always NUL-terminated (the NUL is not
+ * counted in len). */
+typedef struct berth_val {
+    uint32_t refs;
+    uint32_t len;
+    char data[];
+} berth_val;
+
+/* Returns a value holding a copy of data with one reference, or NULL. */
+berth_val *berth_val_new(const void *data, size_t len);
+/* Takes ownership of a malloc'd buffer of len bytes (not NUL-terminated
+ * necessarily): avoids the copy when the producer can allocate with
+ * berth_val_alloc and fill data in place. */
+berth_val *berth_val_alloc(size_t len);
+static inline berth_val *berth_val_ref(berth_val *v)
+{
+    if (v)
+        v->refs++;
+    return v;
+}
+void berth_val_unref(berth_val *v);
+
+typedef struct berth_kv {
+    const char *key;    /* borrowed for the duration of the callback */
+    berth_val *val;     /* borrowed; berth_val_ref() it to keep it */
+    int64_t create_rev; /* revision that created this key's current life */
+    int64_t mod_rev;    /* revision of the last write: the resourceVersion */
+} berth_kv;
+
+/* The outcome of one get or write. */
+typedef struct berth_store_result {
+    int err;     /* 0 or BERTH_ENOTFOUND, BERTH_EEXISTS, BERTH_ECONFLICT, ... */
+    int64_t rev; /* the revision of this write; for reads the store revision */
+    /* get/create/update: the value now stored. delete: the value deleted.
+     * EEXISTS and ECONFLICT: the current value, so a caller can retry
+     * without another read. Otherwise val is NULL. */
+    berth_kv kv;
+} berth_store_result;
+
+typedef void (*berth_store_cb)(void *arg, const berth_store_result *r);
+
+/* One page of a list. */
+typedef struct berth_store_page {
+    int err;               /* 0 or BERTH_EEXPIRED when rev is too old */
+    int64_t rev;           /* the revision the whole list reflects */
+    const berth_kv *items; /* in key order; borrowed for the callback */
+    size_t n;
+    const char *next_key;  /* NULL when the list is complete; otherwise pass
+                            * it as start with the same rev for the next page */
+} berth_store_page;
+
+typedef void (*berth_store_list_cb)(void *arg, const berth_store_page *p);
+
+typedef enum berth_event_type {
+    BERTH_EVENT_PUT = 1,
+    BERTH_EVENT_DELETE = 2,
+} berth_event_type;
+
+typedef struct berth_event {
+    berth_event_type type;
+    berth_kv kv;   /* PUT: the new value. DELETE: key, the last value,
+                    * mod_rev = the revision of the delete */
+    berth_kv prev; /* the value before this event; prev.val NULL on create */
+} berth_event;
+
+/* Called once per event in revision order, or once with err != 0 when the
+ * watch ends on its own (BERTH_EEXPIRED: fell behind the history window;
+ * BERTH_ECANCELED: the store is closing). ev is NULL then, and no call
+ * follows. ev and all it points to are borrowed. */
+typedef void (*berth_watch_cb)(void *arg, int err, const berth_event *ev);
+
+typedef struct berth_store berth_store;
+typedef struct berth_watch berth_watch;
+
+typedef struct berth_store_ops {
+    size_t size; /* sizeof(berth_store_ops) the backend was built with */
+    const char *name;
+
+    int (*get)(berth_store *s, const char *key, berth_store_cb cb, void *arg);
+    /* Keys starting with prefix, from start (inclusive; NULL for the first),
+     * at revision rev (0: the current one), at most limit items (0: all). */
+    int (*list)(berth_store *s, const char *prefix, const char *start,
+                int64_t rev, size_t limit, berth_store_list_cb cb, void *arg);
+    /* Fails with BERTH_EEXISTS when the key is present. Takes its own
+     * reference on val. */
+    int (*create)(berth_store *s, const char *key, berth_val *val,
+                  berth_store_cb cb, void *arg);
+    /* expect_rev: the mod_rev the caller last read, or 0 for no condition.
+     * BERTH_ECONFLICT when it differs, BERTH_ENOTFOUND when absent. */
+    int (*update)(berth_store *s, const char *key, berth_val *val,
+                  int64_t expect_rev, berth_store_cb cb, void *arg);
+    int (*del)(berth_store *s, const char *key, int64_t expect_rev,
+               berth_store_cb cb, void *arg);
+    /* Events under prefix with revision > after_rev (0: from now on).
+     * Returns BERTH_EEXPIRED at once when after_rev is older than the
+     * history the store keeps. *out identifies the watch for cancel. */
+    int (*watch)(berth_store *s, const char *prefix, int64_t after_rev,
+                 berth_watch_cb cb, void *arg, berth_watch **out);
+    /* Stops a watch: no callback follows, even when called from inside that
+     * watch's own callback. */
+    void (*watch_cancel)(berth_store *s, berth_watch *w);
+    /* The newest revision the store has acknowledged. */
+    int64_t (*revision)(berth_store *s);
+    /* The oldest revision a watch or a paged list may still start from. */
+    int64_t (*oldest_revision)(berth_store *s);
+    /* Number of keys under prefix (for metrics). */
+    size_t (*count)(berth_store *s, const char *prefix);
+    /* Finishes writes in flight (their callbacks run), ends every watch with
+     * BERTH_ECANCELED, and frees the store. */
+    void (*close)(berth_store *s);
+} berth_store_ops;
+
+/* Every backend's handle starts with this. */
+struct berth_store {
+    const berth_store_ops *ops;
+};
+
+static inline int berth_store_get(berth_store *s, const char *key,
+                                  berth_store_cb cb, void *arg)
+{
+    return s->ops->get(s, key, cb, arg);
+}
+static inline int berth_store_list(berth_store *s, const char *prefix,
+                                   const char *start, int64_t rev, size_t limit,
+                                   berth_store_list_cb cb, void *arg)
+{
+    return s->ops->list(s, prefix, start, rev, limit, cb, arg);
+}
+static inline int berth_store_create(berth_store *s, const char *key,
+                                     berth_val *val, berth_store_cb cb, void *arg)
+{
+    return s->ops->create(s, key, val, cb, arg);
+}
+static inline int berth_store_update(berth_store *s, const char *key,
+                                     berth_val *val, int64_t expect_rev,
+                                     berth_store_cb cb, void *arg)
+{
+    return s->ops->update(s, key, val, expect_rev, cb, arg);
+}
+static inline int berth_store_delete(berth_store *s, const char *key,
+                                     int64_t expect_rev, berth_store_cb cb,
+                                     void *arg)
+{
+    return s->ops->del(s, key, expect_rev, cb, arg);
+}
+static inline int berth_store_watch(berth_store *s, const char *prefix,
+                                    int64_t after_rev, berth_watch_cb cb,
+                                    void *arg, berth_watch **out)
+{
+    return s->ops->watch(s, prefix, after_rev, cb, arg, out);
+}
+static inline void berth_store_watch_cancel(berth_store *s, berth_watch *w)
+{
+    s->ops->watch_cancel(s, w);
+}
+static inline int64_t berth_store_revision(berth_store *s)
+{
+    return s->ops->revision(s);
+}
+static inline void berth_store_close(berth_store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+/* --- The embedded store (core/store/mem*.c): an in-memory ordered map,
+ * an append-only checksummed log with group commit, and snapshots. --- */
+
+struct event_base;
+
+typedef struct berth_mem_options {
+    const char *dir;           /* data directory; created if missing */
+    struct event_base *base;   /* the loop callbacks run on */
+    size_t history;            /* events kept for watches (0: 100000) */
+    size_t snapshot_log_bytes; /* snapshot when the log passes this (0: 64 MiB) */
+    bool no_fsync;             /* tests and benchmarks only: skip fsync */
+} berth_mem_options;
+
+/* Opens (recovering from snapshot and log) or creates the store in o->dir.
+ * Returns BERTH_ECORRUPT with a log line naming the file and offset when a
+ * record before the log's tail is damaged. *out is freed by close. */
+int berth_store_mem_open(const berth_mem_options *o, berth_store **out);
+
+#endif
