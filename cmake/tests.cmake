@@ -50,3 +50,13 @@ foreach(t ${E2E_TESTS})
   set_tests_properties(e2e.${tname} PROPERTIES LABELS e2e TIMEOUT 600
     ENVIRONMENT "BERTH_BUILD_DIR=${PROJECT_BINARY_DIR};BERTH_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endforeach()
+
+# Benchmarks: tests/bench/bench-NAME.c builds bench-NAME, run by
+# scripts/bench NAME. Never part of ctest.
+file(GLOB BENCH_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/bench/bench-*.c)
+foreach(src ${BENCH_SOURCES})
+  get_filename_component(bname ${src} NAME_WE)
+  add_executable(${bname} ${src})
+  target_include_directories(${bname} PRIVATE ${PROJECT_SOURCE_DIR}/core)
+  target_link_libraries(${bname} PRIVATE berthcore)
+endforeach()
