@@ -134,6 +134,8 @@ static int watch_line(call *c, const char *line, size_t len)
             c->watch_err = BERTH_EUNAVAILABLE;
         stop = -1;
     } else {
+        /* The callee owns the object: detach it rather than copy it. */
+        cJSON_DetachItemViaPointer(ev, obj);
         c->watch_cb(c->arg, 0, type, obj);
         stop = c->canceled ? -1 : 0;
     }

@@ -58,8 +58,9 @@ typedef struct berth_reply {
 
 typedef void (*berth_reply_cb)(void *arg, const berth_reply *r);
 
-/* A watch event: type is "ADDED", "MODIFIED", "DELETED" or "BOOKMARK"; obj is
- * borrowed. When the watch ends err != 0 (BERTH_EEXPIRED: relist;
+/* A watch event: type is "ADDED", "MODIFIED", "DELETED" or "BOOKMARK"; obj
+ * is handed over: the callee owns it and frees it (cJSON_Delete), so a cache
+ * can keep it without a copy. When the watch ends err != 0 (BERTH_EEXPIRED: relist;
  * BERTH_EUNAVAILABLE: connection lost; BERTH_ECANCELED: client closing),
  * type and obj are NULL, and no call follows. */
 typedef void (*berth_watch_event_cb)(void *arg, int err, const char *type, cJSON *obj);

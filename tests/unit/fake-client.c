@@ -1,0 +1,68 @@
+#include <stdlib.h>
+
+#include "berth/errno.h"
+#include "fake-client.h"
+
+static int fake_request(berth_client *c, berth_verb verb, const berth_request *req,
+                        berth_reply_cb cb, void *arg)
+{
+    fake_client *f = (fake_client *)c;
+    (void)req;
+    if (verb != BERTH_VERB_LIST)
+        return BERTH_ENOTSUP;
+    f->lists++;
+    berth_reply r = {.err = f->list_err, .code = f->list_err ? 500 : 200};
+    cJSON *doc = f->list_err ? NULL : cJSON_Parse(f->list_json);
+    r.obj = doc;
+    cb(arg, &r);
+    cJSON_Delete(doc);
+    return 0;
+}
+
+static int fake_watch(berth_client *c, const berth_request *req, berth_watch_event_cb cb,
+                      void *arg, berth_client_watcher **out)
+{
+    fake_client *f = (fake_client *)c;
+    f->watches++;
+    f->last_watch_rv = req->resource_version;
+    f->watch_cb = cb;
+    f->watch_arg = arg;
+    f->watch_canceled = 0;
+    *out = (berth_client_watcher *)f;
+    return 0;
+}
+
+static void fake_cancel(berth_client *c, berth_client_watcher *w)
+{
+    (void)w;
+    fake_client *f = (fake_client *)c;
+    f->watch_canceled = 1;
+    f->watch_cb = NULL;
+}
+
+static void fake_free(berth_client *c)
+{
+    (void)c;
+}
+
+static const berth_client_ops fake_ops = {sizeof(berth_client_ops), fake_request, fake_watch,
+                                          fake_cancel, fake_free};
+
+void fake_client_init(fake_client *f)
+{
+    *f = (fake_client){.base.ops = &fake_ops};
+}
+
+void fake_client_push(fake_client *f, const char *type, const char *obj_json)
+{
+    if (f->watch_cb)
+        f->watch_cb(f->watch_arg, 0, type, cJSON_Parse(obj_json));
+}
+
+void fake_client_end_watch(fake_client *f, int err)
+{
+    berth_watch_event_cb cb = f->watch_cb;
+    f->watch_cb = NULL;
+    if (cb)
+        cb(f->watch_arg, err, NULL, NULL);
+}

@@ -1,0 +1,25 @@
+/* A fake berth_client for unit tests: lists answer from a canned JSON list,
+ * watches hand their callback to the test, writes are recorded. */
+#ifndef BERTH_TEST_FAKE_CLIENT_H
+#define BERTH_TEST_FAKE_CLIENT_H
+
+#include "berth/client.h"
+
+typedef struct fake_client {
+    berth_client base;
+    const char *list_json;     /* answered to LIST */
+    int list_err;              /* or this error */
+    int lists, watches;        /* calls seen */
+    int64_t last_watch_rv;
+    berth_watch_event_cb watch_cb;
+    void *watch_arg;
+    int watch_canceled;
+} fake_client;
+
+void fake_client_init(fake_client *f);
+/* Pushes an event to the current watch; obj_json is parsed and handed over. */
+void fake_client_push(fake_client *f, const char *type, const char *obj_json);
+/* Ends the current watch with err. */
+void fake_client_end_watch(fake_client *f, int err);
+
+#endif
