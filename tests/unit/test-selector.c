@@ -384,3 +384,150 @@ BERTH_TEST(selector_many_requirements)
     cJSON_Delete(labels);
     berth_selector_free(s);
 }
+
+/* ---- Field selectors. ---- */
+
+static const char *const pod_json =
+    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"web-1\",\"namespace\":\"default\","
+    "\"uid\":\"u-1\"},\"spec\":{\"nodeName\":\"n1\",\"priority\":10,\"hostNetwork\":true,"
+    "\"weight\":0.5,\"containers\":[{\"name\":\"c\"}]},"
+    "\"status\":{\"phase\":\"Running\",\"message\":\"a,b=c\\\\d\"}}";
+
+BERTH_TEST(fieldsel_matches_objects)
+{
+    static const struct {
+        const char *sel;
+        bool want;
+    } cases[] = {
+        {"", true},
+        {",", true},
+        {"metadata.name=web-1", true},
+        {"metadata.name==web-1", true},
+        {"metadata.name=web-2", false},
+        {"metadata.name!=web-2", true},
+        {"metadata.name!=web-1", false},
+        {"metadata.name=web-1,metadata.namespace=default", true},
+        {"metadata.name=web-1,metadata.namespace=kube-system", false},
+        {"metadata.name=web-1,,status.phase=Running", true},
+        {"status.phase!=Running", false},
+        {"status.phase!=Pending,status.phase!=Succeeded", true},
+        {"spec.nodeName=n1", true},
+        {"spec.nodeName=", false},
+        {"spec.nodeName!=", true},
+        {"spec.schedulerName=", true},
+        {"spec.schedulerName!=", false},
+        {"spec.schedulerName=default", false},
+        {"no.such.path=", true},
+        {"metadata.name.deeper=", true},
+        {"spec.priority=10", true},
+        {"spec.priority=10.0", false},
+        {"spec.priority!=9", true},
+        {"spec.hostNetwork=true", true},
+        {"spec.hostNetwork=false", false},
+        {"spec.weight=0.5", true},
+        {"spec.containers=", false},
+        {"spec.containers!=x", true},
+        {"spec=", false},
+        {"status.message=a\\,b\\=c\\\\d", true},
+        {"status.message=a\\,b", false},
+        {"kind=Pod", true},
+        {"Kind=Pod", false},
+    };
+    cJSON *pod = cJSON_Parse(pod_json);
+    CHECK(pod != NULL);
+    for (size_t i = 0; i < NCASES(cases); i++) {
+        berth_fieldsel *s = NULL;
+        char err[256] = "";
+        int rc = berth_fieldsel_parse(cases[i].sel, &s, err, sizeof err);
+        if (rc != 0) {
+            berth_test_fail(__FILE__, __LINE__, "\"%s\": %s", cases[i].sel, err);
+            continue;
+        }
+        if (berth_fieldsel_matches(s, pod) != cases[i].want)
+            berth_test_fail(__FILE__, __LINE__, "\"%s\": expected %s", cases[i].sel,
+                            cases[i].want ? "match" : "no match");
+        berth_fieldsel_free(s);
+    }
+    cJSON_Delete(pod);
+}
+
+BERTH_TEST(fieldsel_matches_events_by_involved_object)
+{
+    cJSON *ev = cJSON_Parse("{\"kind\":\"Event\",\"involvedObject\":{\"kind\":\"Pod\","
+                            "\"name\":\"web-1\",\"namespace\":\"default\",\"uid\":\"u-1\"},"
+                            "\"reason\":\"Scheduled\",\"type\":\"Normal\"}");
+    berth_fieldsel *s;
+    CHECK_INT(berth_fieldsel_parse("involvedObject.name=web-1,involvedObject.namespace=default,"
+                                   "involvedObject.uid=u-1,involvedObject.kind=Pod",
+                                   &s, NULL, 0), 0);
+    CHECK(berth_fieldsel_matches(s, ev));
+    berth_fieldsel_free(s);
+    CHECK_INT(berth_fieldsel_parse("reason=Scheduled,type!=Warning", &s, NULL, 0), 0);
+    CHECK(berth_fieldsel_matches(s, ev));
+    CHECK(!berth_fieldsel_matches(s, NULL));
+    berth_fieldsel_free(s);
+    CHECK_INT(berth_fieldsel_parse("involvedObject.uid=u-2", &s, NULL, 0), 0);
+    CHECK(!berth_fieldsel_matches(s, ev));
+    berth_fieldsel_free(s);
+    cJSON_Delete(ev);
+}
+
+BERTH_TEST(fieldsel_refuses_malformed_text)
+{
+    static const struct {
+        const char *sel, *needle;
+    } cases[] = {
+        {"metadata.name", "invalid selector: 'metadata.name'; can't understand 'metadata.name' at offset 0"},
+        {"a=b,c", "can't understand 'c' at offset 4"},
+        {"a=b=c", "unescaped character in value: = at offset 3"},
+        {"a=!=b", "unescaped character in value: = at offset 3"},
+        {"a=b\\", "invalid escape sequence: \\ at offset 3"},
+        {"a=b\\n", "invalid escape sequence: \\n at offset 3"},
+        {"=b", "field \"\" at offset 0 is not a dotted path"},
+        {" metadata.name=x", "field \" metadata.name\""},
+        {"a=b, c=d", "field \" c\" at offset 4"},
+        {"a..b=c", "field \"a..b\""},
+        {".a=c", "field \".a\""},
+        {"a.=c", "field \"a.\""},
+        {"a!b=c", "field \"a!b\""},
+        {"a\\,b=c", "field \"a\\,b\""},
+    };
+    for (size_t i = 0; i < NCASES(cases); i++) {
+        berth_fieldsel *s = (berth_fieldsel *)1;
+        char err[256] = "";
+        int rc = berth_fieldsel_parse(cases[i].sel, &s, err, sizeof err);
+        if (rc != BERTH_EINVAL || s != NULL || !strstr(err, cases[i].needle))
+            berth_test_fail(__FILE__, __LINE__, "\"%s\": rc %d err \"%s\", expected \"%s\"",
+                            cases[i].sel, rc, err, cases[i].needle);
+    }
+    berth_fieldsel *s;
+    CHECK_INT(berth_fieldsel_parse("x", &s, NULL, 0), BERTH_EINVAL);
+}
+
+BERTH_TEST(fieldsel_exact_and_empty)
+{
+    berth_fieldsel *s;
+    CHECK_INT(berth_fieldsel_parse("metadata.namespace!=kube-system,metadata.name==web\\,1,"
+                                   "spec.nodeName=", &s, NULL, 0), 0);
+    CHECK(!berth_fieldsel_is_empty(s));
+    CHECK_STR(berth_fieldsel_exact(s, "metadata.name"), "web,1");
+    CHECK_STR(berth_fieldsel_exact(s, "spec.nodeName"), "");
+    CHECK(berth_fieldsel_exact(s, "metadata.namespace") == NULL);
+    CHECK(berth_fieldsel_exact(s, "metadata") == NULL);
+    CHECK(berth_fieldsel_exact(s, "status.phase") == NULL);
+    CHECK(berth_fieldsel_exact(s, NULL) == NULL);
+    berth_fieldsel_free(s);
+
+    CHECK_INT(berth_fieldsel_parse("", &s, NULL, 0), 0);
+    CHECK(berth_fieldsel_is_empty(s));
+    CHECK(berth_fieldsel_matches(s, NULL));
+    CHECK(berth_fieldsel_exact(s, "metadata.name") == NULL);
+    berth_fieldsel_free(s);
+    CHECK_INT(berth_fieldsel_parse(NULL, &s, NULL, 0), 0);
+    CHECK(berth_fieldsel_is_empty(s));
+    berth_fieldsel_free(s);
+    CHECK(berth_fieldsel_is_empty(NULL));
+    CHECK(berth_fieldsel_matches(NULL, NULL));
+    CHECK(berth_fieldsel_exact(NULL, "a") == NULL);
+    berth_fieldsel_free(NULL);
+}
