@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 enum yaml_scalar_type {
     YAML_SV_STR,
     YAML_SV_NULL,
@@ -34,5 +36,16 @@ void yaml_resolve_plain(const char *s, size_t len, yaml_scalar_value *out);
  * which is how sigs.k8s.io/yaml turns a float mapping key into a string.
  * Returns the length written (buf should hold 32 bytes). */
 int yaml_format_float_key(double d, char *buf, size_t size);
+
+/* The JSON member name sigs.k8s.io/yaml makes of a scalar key s (n bytes)
+ * that resolved to sv: the text of a string, true/false, decimal for
+ * numbers. Sets *out to memory cJSON frees (cJSON_malloc). Returns 0,
+ * BERTH_ENOMEM, or BERTH_EINVAL for a null or uint64 key, which has no
+ * name in JSON. */
+int yaml_key_name(const yaml_scalar_value *sv, const char *s, size_t n, char **out);
+
+/* What a scalar node already built means, for an alias used as a key;
+ * *text is the text for a string. False for an object or array. */
+bool yaml_node_scalar(const cJSON *node, yaml_scalar_value *sv, const char **text);
 
 #endif

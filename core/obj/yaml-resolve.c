@@ -1,40 +1,45 @@
-/* What a plain YAML scalar means. Kubernetes reads manifests with
- * sigs.k8s.io/yaml, which decodes with go-yaml v2 (YAML 1.1) before turning
- * the result into JSON; this file follows go-yaml v2's resolve.go so that a
- * manifest means the same to berth as to kubectl. */
+/* What a plain YAML scalar means, and what member name a scalar key takes.
+ * Kubernetes reads manifests with sigs.k8s.io/yaml, which decodes with
+ * go-yaml v2 (YAML 1.1) before turning the result into JSON; this file
+ * follows go-yaml v2's resolve.go so that a manifest means the same to
+ * berth as to kubectl. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "berth/errno.h"
 #include "obj/yaml-internal.h"
 
 /* The words go-yaml looks up before trying numbers. */
+#define W(word, type, value) {word, sizeof word - 1, type, value}
 static const struct {
     const char *word;
+    size_t len;
     enum yaml_scalar_type type;
     int value; /* bool value, or the sign of an infinity; 0 for NaN */
 } words[] = {
-    {"y", YAML_SV_BOOL, 1},      {"Y", YAML_SV_BOOL, 1},
-    {"yes", YAML_SV_BOOL, 1},    {"Yes", YAML_SV_BOOL, 1},
-    {"YES", YAML_SV_BOOL, 1},    {"true", YAML_SV_BOOL, 1},
-    {"True", YAML_SV_BOOL, 1},   {"TRUE", YAML_SV_BOOL, 1},
-    {"on", YAML_SV_BOOL, 1},     {"On", YAML_SV_BOOL, 1},
-    {"ON", YAML_SV_BOOL, 1},     {"n", YAML_SV_BOOL, 0},
-    {"N", YAML_SV_BOOL, 0},      {"no", YAML_SV_BOOL, 0},
-    {"No", YAML_SV_BOOL, 0},     {"NO", YAML_SV_BOOL, 0},
-    {"false", YAML_SV_BOOL, 0},  {"False", YAML_SV_BOOL, 0},
-    {"FALSE", YAML_SV_BOOL, 0},  {"off", YAML_SV_BOOL, 0},
-    {"Off", YAML_SV_BOOL, 0},    {"OFF", YAML_SV_BOOL, 0},
-    {"~", YAML_SV_NULL, 0},      {"null", YAML_SV_NULL, 0},
-    {"Null", YAML_SV_NULL, 0},   {"NULL", YAML_SV_NULL, 0},
-    {".nan", YAML_SV_FLOAT, 0},  {".NaN", YAML_SV_FLOAT, 0},
-    {".NAN", YAML_SV_FLOAT, 0},  {".inf", YAML_SV_FLOAT, 1},
-    {".Inf", YAML_SV_FLOAT, 1},  {".INF", YAML_SV_FLOAT, 1},
-    {"+.inf", YAML_SV_FLOAT, 1}, {"+.Inf", YAML_SV_FLOAT, 1},
-    {"+.INF", YAML_SV_FLOAT, 1}, {"-.inf", YAML_SV_FLOAT, -1},
-    {"-.Inf", YAML_SV_FLOAT, -1}, {"-.INF", YAML_SV_FLOAT, -1},
+    W("y", YAML_SV_BOOL, 1),      W("Y", YAML_SV_BOOL, 1),
+    W("yes", YAML_SV_BOOL, 1),    W("Yes", YAML_SV_BOOL, 1),
+    W("YES", YAML_SV_BOOL, 1),    W("true", YAML_SV_BOOL, 1),
+    W("True", YAML_SV_BOOL, 1),   W("TRUE", YAML_SV_BOOL, 1),
+    W("on", YAML_SV_BOOL, 1),     W("On", YAML_SV_BOOL, 1),
+    W("ON", YAML_SV_BOOL, 1),     W("n", YAML_SV_BOOL, 0),
+    W("N", YAML_SV_BOOL, 0),      W("no", YAML_SV_BOOL, 0),
+    W("No", YAML_SV_BOOL, 0),     W("NO", YAML_SV_BOOL, 0),
+    W("false", YAML_SV_BOOL, 0),  W("False", YAML_SV_BOOL, 0),
+    W("FALSE", YAML_SV_BOOL, 0),  W("off", YAML_SV_BOOL, 0),
+    W("Off", YAML_SV_BOOL, 0),    W("OFF", YAML_SV_BOOL, 0),
+    W("~", YAML_SV_NULL, 0),      W("null", YAML_SV_NULL, 0),
+    W("Null", YAML_SV_NULL, 0),   W("NULL", YAML_SV_NULL, 0),
+    W(".nan", YAML_SV_FLOAT, 0),  W(".NaN", YAML_SV_FLOAT, 0),
+    W(".NAN", YAML_SV_FLOAT, 0),  W(".inf", YAML_SV_FLOAT, 1),
+    W(".Inf", YAML_SV_FLOAT, 1),  W(".INF", YAML_SV_FLOAT, 1),
+    W("+.inf", YAML_SV_FLOAT, 1), W("+.Inf", YAML_SV_FLOAT, 1),
+    W("+.INF", YAML_SV_FLOAT, 1), W("-.inf", YAML_SV_FLOAT, -1),
+    W("-.Inf", YAML_SV_FLOAT, -1), W("-.INF", YAML_SV_FLOAT, -1),
 };
+#undef W
 
 static int digit_value(char c)
 {
@@ -153,7 +158,7 @@ void yaml_resolve_plain(const char *s, size_t n, yaml_scalar_value *out)
         return;
     if (n <= 6 && !digit) {
         for (size_t k = 0; k < sizeof words / sizeof words[0]; k++) {
-            if (strlen(words[k].word) != n || memcmp(words[k].word, s, n) != 0)
+            if (words[k].len != n || memcmp(words[k].word, s, n) != 0)
                 continue;
             out->type = words[k].type;
             out->b = words[k].value != 0;
@@ -247,4 +252,61 @@ int yaml_format_float_key(double d, char *buf, size_t size)
     }
     out[o] = 0;
     return snprintf(buf, size, "%s", out);
+}
+
+int yaml_key_name(const yaml_scalar_value *sv, const char *s, size_t n, char **out)
+{
+    char buf[48];
+    *out = NULL;
+    switch (sv->type) {
+    case YAML_SV_STR:
+        break;
+    case YAML_SV_BOOL:
+        s = sv->b ? "true" : "false";
+        n = strlen(s);
+        break;
+    case YAML_SV_INT:
+        n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)sv->i);
+        s = buf;
+        break;
+    case YAML_SV_FLOAT:
+        n = (size_t)yaml_format_float_key(sv->d, buf, sizeof buf);
+        s = buf;
+        break;
+    case YAML_SV_NULL:
+    case YAML_SV_UINT:
+        return BERTH_EINVAL;
+    }
+    char *k = cJSON_malloc(n + 1);
+    if (!k)
+        return BERTH_ENOMEM;
+    memcpy(k, s, n);
+    k[n] = 0;
+    *out = k;
+    return 0;
+}
+
+bool yaml_node_scalar(const cJSON *node, yaml_scalar_value *sv, const char **text)
+{
+    memset(sv, 0, sizeof *sv);
+    *text = "";
+    if (cJSON_IsString(node)) {
+        sv->type = YAML_SV_STR;
+        *text = node->valuestring;
+    } else if (cJSON_IsBool(node)) {
+        sv->type = YAML_SV_BOOL;
+        sv->b = cJSON_IsTrue(node);
+    } else if (cJSON_IsNumber(node)) {
+        double d = node->valuedouble;
+        bool integral = d == floor(d) && fabs(d) < 9.2e18;
+        sv->type = integral ? YAML_SV_INT : YAML_SV_FLOAT;
+        sv->i = integral ? (int64_t)d : 0;
+        sv->d = d;
+    } else if (cJSON_IsNull(node)) {
+        sv->type = YAML_SV_NULL;
+        *text = "null";
+    } else {
+        return false;
+    }
+    return true;
 }

@@ -2,7 +2,6 @@
  * built straight from the events: a stack of open mappings and sequences,
  * anchors kept as pointers into the trees already built, aliases copied. The
  * meaning of scalars follows sigs.k8s.io/yaml (see yaml-resolve.c). */
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,68 +336,26 @@ static cJSON *scalar_node(const yaml_event_t *ev, const yaml_scalar_value *sv)
     return cJSON_CreateString((const char *)ev->data.scalar.value);
 }
 
-/* Copies text into memory cJSON will free as a member name. */
-static char *key_dup(const char *s, size_t n)
-{
-    char *k = cJSON_malloc(n + 1);
-    if (k) {
-        memcpy(k, s, n);
-        k[n] = 0;
-    }
-    return k;
-}
-
-/* A scalar key as the JSON member name sigs.k8s.io/yaml makes of it:
- * true/false for booleans, decimal for numbers. */
+/* A scalar key as a member name, or an error naming it. */
 static int key_text(reader *r, yaml_mark_t mark, const yaml_scalar_value *sv,
                     const char *s, size_t n, char **out)
 {
-    char buf[48];
-    switch (sv->type) {
-    case YAML_SV_STR:
-        break;
-    case YAML_SV_BOOL:
-        s = sv->b ? "true" : "false";
-        n = strlen(s);
-        break;
-    case YAML_SV_INT:
-        n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)sv->i);
-        s = buf;
-        break;
-    case YAML_SV_FLOAT:
-        n = (size_t)yaml_format_float_key(sv->d, buf, sizeof buf);
-        s = buf;
-        break;
-    case YAML_SV_NULL:
-    case YAML_SV_UINT:
+    int rc = yaml_key_name(sv, s, n, out);
+    if (rc == BERTH_ENOMEM)
+        return fail_nomem(r);
+    if (rc)
         return fail_at(r, mark, "unsupported mapping key \"%.100s\": a %s cannot be a "
                        "JSON member name", s, sv->type == YAML_SV_NULL ? "null" : "uint64");
-    }
-    if (!(*out = key_dup(s, n)))
-        return fail_nomem(r);
     return 0;
 }
 
 /* The same for an alias used as a key. */
 static int key_text_of_node(reader *r, yaml_mark_t mark, const cJSON *node, char **out)
 {
-    yaml_scalar_value sv = {.type = YAML_SV_STR};
-    const char *s = "";
-    if (cJSON_IsString(node)) {
-        s = node->valuestring;
-    } else if (cJSON_IsBool(node)) {
-        sv = (yaml_scalar_value){.type = YAML_SV_BOOL, .b = cJSON_IsTrue(node)};
-    } else if (cJSON_IsNumber(node)) {
-        double d = node->valuedouble;
-        bool integral = d == floor(d) && fabs(d) < 9.2e18;
-        sv = (yaml_scalar_value){.type = integral ? YAML_SV_INT : YAML_SV_FLOAT,
-                                 .i = integral ? (int64_t)d : 0, .d = d};
-    } else if (cJSON_IsNull(node)) {
-        sv.type = YAML_SV_NULL;
-        s = "null";
-    } else {
+    yaml_scalar_value sv;
+    const char *s;
+    if (!yaml_node_scalar(node, &sv, &s))
         return fail_at(r, mark, "mapping keys must be scalars");
-    }
     return key_text(r, mark, &sv, s, strlen(s), out);
 }
 
@@ -460,6 +417,8 @@ static int on_scalar(reader *r, const yaml_event_t *ev)
     if (wants_merge(f))
         return fail_at(r, ev->start_mark,
                        "map merge requires map or sequence of maps as the value");
+    if (memchr(s, 0, n))
+        return fail_at(r, ev->start_mark, "a string may not contain the character U+0000");
     if ((rc = resolve_event(r, ev, &sv)))
         return rc;
     bool is_key = wants_key(f);

@@ -223,6 +223,7 @@ BERTH_TEST(yaml_malformed_input_reports_the_line)
     check_error("- a\nb: c\n", 2, "did not find expected '-' indicator");
     check_error("a: 1\nbad\xff\n", 2, "invalid leading UTF-8 octet");
     check_error("a: @x\n", 1, "found character that cannot start any token");
+    check_error("a: 1\nb: \"nul\\0\"\n", 2, "U+0000");
 }
 
 BERTH_TEST(yaml_duplicate_keys_in_large_mappings)
