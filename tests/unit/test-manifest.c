@@ -109,3 +109,22 @@ BERTH_TEST(manifest_errors_are_nulled_and_docs_untouched)
     CHECK_INT(err.column, 1);
     CHECK_STR(err.message, "duplicate key \"a\"");
 }
+
+BERTH_TEST(manifest_every_prefix_of_json_is_safe)
+{
+    static const char doc[] =
+        "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n"
+        "  {\"kind\": \"Pod\", \"metadata\": {\"name\": \"p\\u00e9\"}, \"spec\": {\"n\": -1.5e3}},\n"
+        "  {\"kind\": \"Pod\", \"x\": [true, false, null]}]}\n{\"kind\": \"Namespace\"}\n";
+    size_t n = strlen(doc);
+    for (size_t i = 0; i <= n; i++) {
+        char *copy = malloc(i ? i : 1);
+        memcpy(copy, doc, i);
+        cJSON *docs = NULL;
+        berth_parse_error err;
+        int rc = berth_manifest_parse(copy, i, &docs, &err);
+        CHECK(rc == 0 || (rc == BERTH_EPARSE && docs == NULL && err.message[0]));
+        cJSON_Delete(docs);
+        free(copy);
+    }
+}

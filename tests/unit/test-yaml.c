@@ -301,6 +301,21 @@ BERTH_TEST(yaml_every_prefix_of_a_manifest_is_safe)
         cJSON_Delete(docs);
         free(copy);
     }
+    /* Random byte changes: parse or fail cleanly, never crash. */
+    unsigned long long seed = 7;
+    for (int round = 0; round < 3000; round++) {
+        char *copy = malloc(n);
+        memcpy(copy, doc, n);
+        for (int k = 0; k < 1 + round % 4; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            copy[(seed >> 33) % n] = "\n :-[]{}&*!|>'\"#\t\x80\xff,?"[(seed >> 20) % 20];
+        }
+        cJSON *docs = NULL;
+        int rc = berth_yaml_parse(copy, n, &docs, NULL);
+        CHECK(rc == 0 || rc == BERTH_EPARSE);
+        cJSON_Delete(docs);
+        free(copy);
+    }
 }
 
 /* --- Writing --- */
