@@ -1,15 +1,60 @@
+#include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "berth/errno.h"
 #include "fake-client.h"
+
+typedef struct {
+    berth_reply_cb cb;
+    void *arg;
+    int err;
+    cJSON *obj;
+} deferred;
+
+static void answer(deferred *d)
+{
+    berth_reply r = {.err = d->err, .code = d->err ? 409 : 200, .obj = d->obj,
+                     .message = d->err ? "injected" : NULL};
+    d->cb(d->arg, &r);
+    cJSON_Delete(d->obj);
+    free(d);
+}
+
+static void on_deferred(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    answer(arg);
+}
+
+static int fake_write(fake_client *f, berth_verb verb, const berth_request *req,
+                      berth_reply_cb cb, void *arg)
+{
+    f->nwrites++;
+    f->last_verb = verb;
+    char *text = req->body ? cJSON_PrintUnformatted(req->body) : NULL;
+    snprintf(f->last_write, sizeof f->last_write, "%s", text ? text : "");
+    size_t used = strlen(f->all_writes);
+    snprintf(f->all_writes + used, sizeof f->all_writes - used, "%s\n", f->last_write);
+    free(text);
+    deferred *d = calloc(1, sizeof *d);
+    if (!d)
+        return BERTH_ENOMEM;
+    *d = (deferred){cb, arg, f->write_err, req->body ? cJSON_Duplicate(req->body, 1) : NULL};
+    if (f->loop)
+        event_base_once(f->loop, -1, EV_TIMEOUT, on_deferred, d, NULL);
+    else
+        answer(d);
+    return 0;
+}
 
 static int fake_request(berth_client *c, berth_verb verb, const berth_request *req,
                         berth_reply_cb cb, void *arg)
 {
     fake_client *f = (fake_client *)c;
-    (void)req;
     if (verb != BERTH_VERB_LIST)
-        return BERTH_ENOTSUP;
+        return fake_write(f, verb, req, cb, arg);
     f->lists++;
     berth_reply r = {.err = f->list_err, .code = f->list_err ? 500 : 200};
     cJSON *doc = f->list_err ? NULL : cJSON_Parse(f->list_json);

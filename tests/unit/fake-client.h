@@ -14,6 +14,14 @@ typedef struct fake_client {
     berth_watch_event_cb watch_cb;
     void *watch_arg;
     int watch_canceled;
+    /* Writes: answered with the body echoed back (or write_err), at once or,
+     * when base is set, on the next loop turn. */
+    struct event_base *loop;
+    int write_err;
+    int nwrites;
+    berth_verb last_verb;
+    char last_write[4096];
+    char all_writes[65536]; /* every write body, one per line */
 } fake_client;
 
 void fake_client_init(fake_client *f);

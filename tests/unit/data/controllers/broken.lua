@@ -1,0 +1,1 @@
+return { kind = "NoSuchKind", reconcile = function() end }

@@ -1,0 +1,1 @@
+return { stamp_name = function(n) return n .. "-stamp" end }

@@ -1,0 +1,1 @@
+return { kind = "Pod", reconcile = function( end }
