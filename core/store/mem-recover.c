@@ -213,6 +213,9 @@ static int scan_dir(mem_store *s, name_list *snaps, name_list *segs)
         return BERTH_EIO;
     }
     int err = 0;
+    /* The dup shares dirfd's position, which an earlier scan left at the
+     * end. */
+    rewinddir(d);
     for (struct dirent *de; (de = readdir(d)) && !err;) {
         uint64_t n;
         char tail;

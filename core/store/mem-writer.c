@@ -171,6 +171,9 @@ static void remove_obsolete(mem_store *s, int64_t rev)
             close(fd);
         return;
     }
+    /* The dup shares dirfd's position, which an earlier scan left at the
+     * end. */
+    rewinddir(d);
     for (struct dirent *de; (de = readdir(d));) {
         uint64_t n;
         char tail;
