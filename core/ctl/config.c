@@ -1,0 +1,32 @@
+/* berthctl's connection settings from the kubeconfig. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "berth/client.h"
+#include "ctl/ctl.h"
+
+int berth_ctl_load_config(berth_ctl *c, const char *path, const char *context)
+{
+    berth_kubeconfig kc;
+    char err[512];
+    if (berth_kubeconfig_load(path, context, &kc, err, sizeof err) != 0) {
+        fprintf(stderr, "error: %s\n(start `berthd server`, which writes DATA_DIR/admin.kubeconfig, "
+                        "then pass --kubeconfig or set KUBECONFIG)\n",
+                err);
+        return -1;
+    }
+    c->server = kc.server;
+    c->token = kc.token;
+    if (!c->namespace_)
+        c->namespace_ = kc.ns;
+    else
+        free(kc.ns);
+    return 0;
+}
+
+void berth_ctl_free(berth_ctl *c)
+{
+    free(c->server);
+    free(c->token);
+    free(c->namespace_);
+}
