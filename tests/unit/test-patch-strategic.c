@@ -121,6 +121,17 @@ BERTH_TEST(patch_strategic_ordering_directives)
         {"Pod", "{'metadata':{'finalizers':['a','b','c']}}",
          "{'metadata':{'$setElementOrder/finalizers':['c','b','a']}}",
          "{'metadata':{'finalizers':['c','b','a']}}", 0, NULL},
+        /* What kubectl sends when a container leaves the manifest, and when
+         * one changes its image. */
+        {"Deployment", DEPLOY(TWO),
+         "{'spec':{'template':{'spec':{'$setElementOrder/containers':[{'name':'web'}],"
+         "'containers':[{'$patch':'delete','name':'side'}]}}}}",
+         DEPLOY("[{'name':'web','image':'nginx','env':[{'name':'A','value':'1'}]}]"), 0, NULL},
+        {"Deployment", DEPLOY(TWO),
+         "{'spec':{'template':{'spec':{'$setElementOrder/containers':[{'name':'web'},"
+         "{'name':'side'}],'containers':[{'image':'busybox:2','name':'side'}]}}}}",
+         DEPLOY("[{'name':'web','image':'nginx','env':[{'name':'A','value':'1'}]},"
+                "{'name':'side','image':'busybox:2'}]"), 0, NULL},
         /* An atomic list with an order directive is simply replaced. */
         {"Pod", "{'spec':{'tolerations':[{'key':'a'}]}}",
          "{'spec':{'$setElementOrder/tolerations':[{'key':'b'}],'tolerations':[{'key':'b'}]}}",
