@@ -128,8 +128,10 @@ static int apply_one(berth_ctl *c, const berth_kind *k, const char *ns, cJSON *o
         } else {
             char *ppath = berth_ctl_path(k, ns, berth_obj_name(obj), NULL,
                                          "fieldManager=berthctl");
-            rc = send_object(c, "PATCH", ppath, "application/strategic-merge-patch+json",
-                             patch, &r);
+            /* A JSON merge patch replaces lists whole, so a container or env
+             * var dropped from the manifest is dropped on the server too; the
+             * server re-applies its defaults inside the new lists. */
+            rc = send_object(c, "PATCH", ppath, "application/merge-patch+json", patch, &r);
             free(ppath);
             if (rc != 0 || r.status != 200)
                 code = berth_ctl_report(&r);
