@@ -25,6 +25,7 @@ static void send_json(struct evhttp_request *req, int code, const char *body)
     struct evbuffer *b = evbuffer_new();
     evbuffer_add(b, body, strlen(body));
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
     evhttp_send_reply(req, code, "x", b);
     evbuffer_free(b);
 }
