@@ -41,7 +41,12 @@ struct berth_ctrl {
     size_t mem_used, mem_cap;
     int reconcile_ref; /* registry: the reconcile function */
     int maps_ref;      /* registry: the maps table, or LUA_NOREF */
-    const berth_kind *kind;
+    const berth_kind *kind; /* the primary kind, or the first of kinds */
+    /* A controller of several kinds ("kinds = {...}") queues keys that
+     * carry the kind: "Kind/ns/name" or "Kind/name". */
+    const berth_kind *kinds[BERTH_CTRL_MAX_KINDS];
+    int nkinds;
+    bool multi;
     const berth_kind *owns[BERTH_CTRL_MAX_KINDS];
     int nowns;
     const berth_kind *maps[BERTH_CTRL_MAX_KINDS];

@@ -23,13 +23,33 @@ typedef struct route {
     struct route *next;
 } route;
 
-static void obj_key(const cJSON *obj, char *buf, size_t size)
+/* The queue key of an object: "ns/name" or "name", prefixed "Kind/" for
+ * controllers of several kinds. */
+static void key_for(const berth_ctrl *c, const berth_kind *k, const char *ns,
+                    const char *name, char *buf, size_t size)
 {
-    const char *ns = berth_obj_namespace(obj);
-    if (ns && *ns)
-        snprintf(buf, size, "%s/%s", ns, berth_obj_name(obj) ? berth_obj_name(obj) : "");
+    int n = c->multi ? snprintf(buf, size, "%s/", k->kind) : 0;
+    if (n < 0 || (size_t)n >= size)
+        return;
+    if (k->namespaced && ns && *ns)
+        snprintf(buf + n, size - (size_t)n, "%s/%s", ns, name ? name : "");
     else
-        snprintf(buf, size, "%s", berth_obj_name(obj) ? berth_obj_name(obj) : "");
+        snprintf(buf + n, size - (size_t)n, "%s", name ? name : "");
+}
+
+static void obj_key(const berth_ctrl *c, const berth_kind *k, const cJSON *obj, char *buf,
+                    size_t size)
+{
+    key_for(c, k, berth_obj_namespace(obj), berth_obj_name(obj), buf, size);
+}
+
+static const berth_kind *handled_kind(const berth_ctrl *c, const char *kind, const char *av)
+{
+    for (int i = 0; i < c->nkinds; i++)
+        if (strcmp(c->kinds[i]->kind, kind) == 0 &&
+            (!av || strcmp(c->kinds[i]->api_version, av) == 0))
+            return c->kinds[i];
+    return NULL;
 }
 
 /* The controller owner of obj, when it is of the controller's kind. */
@@ -41,19 +61,12 @@ static void enqueue_owner(berth_ctrl *c, const cJSON *obj)
         if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ref, "controller")))
             continue;
         const char *kind = berth_obj_str(ref, "kind");
-        const char *av = berth_obj_str(ref, "apiVersion");
-        if (!kind || strcmp(kind, c->kind->kind) != 0 ||
-            (av && strcmp(av, c->kind->api_version) != 0))
+        const char *name = berth_obj_str(ref, "name");
+        const berth_kind *k = kind ? handled_kind(c, kind, berth_obj_str(ref, "apiVersion")) : NULL;
+        if (!k || !name)
             return;
         char key[512];
-        const char *ns = berth_obj_namespace(obj);
-        const char *name = berth_obj_str(ref, "name");
-        if (!name)
-            return;
-        if (c->kind->namespaced)
-            snprintf(key, sizeof key, "%s/%s", ns ? ns : "", name);
-        else
-            snprintf(key, sizeof key, "%s", name);
+        key_for(c, k, berth_obj_namespace(obj), name, key, sizeof key);
         berth_workqueue_add(c->queue, key);
         return;
     }
@@ -102,7 +115,7 @@ static void route_change(route *r, const cJSON *obj)
     char key[512];
     switch (r->type) {
     case ROUTE_PRIMARY:
-        obj_key(obj, key, sizeof key);
+        obj_key(r->ctrl, r->kind, obj, key, sizeof key);
         berth_workqueue_add(r->ctrl->queue, key);
         break;
     case ROUTE_OWNED:
@@ -214,14 +227,26 @@ static int configure(berth_ctrl *c, char *err, size_t errlen)
         return -1;
     }
     c->reconcile_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_getfield(L, -1, "kind");
-    c->kind = lua_isstring(L, -1) ? berth_kind_find(NULL, lua_tostring(L, -1)) : NULL;
-    lua_pop(L, 1);
-    if (!c->kind) {
-        snprintf(err, errlen, "kind must name a served kind, e.g. kind = \"ConfigMap\"");
+    if (lua_getfield(L, -1, "kinds") == LUA_TTABLE) {
+        lua_pop(L, 1);
+        c->multi = true;
+        if (read_kinds(L, c, "kinds", c->kinds, &c->nkinds, err, errlen))
+            return -1;
+    } else {
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "kind");
+        c->kinds[0] = lua_isstring(L, -1) ? berth_kind_find(NULL, lua_tostring(L, -1)) : NULL;
+        lua_pop(L, 1);
+        c->nkinds = c->kinds[0] ? 1 : 0;
+    }
+    if (c->nkinds == 0) {
+        snprintf(err, errlen, "kind must name a served kind, e.g. kind = \"ConfigMap\" "
+                              "(or kinds = {...})");
         return -1;
     }
-    add_read(c, c->kind);
+    c->kind = c->kinds[0];
+    for (int i = 0; i < c->nkinds; i++)
+        add_read(c, c->kinds[i]);
     if (read_kinds(L, c, "owns", c->owns, &c->nowns, err, errlen) ||
         read_kinds(L, c, "reads", NULL, NULL, err, errlen))
         return -1;
@@ -340,21 +365,25 @@ static void on_resync(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     berth_ctrl *c = arg;
-    berth_informer *inf = informer_for(c->host, c->kind, false);
-    const cJSON **objs;
-    size_t n = inf ? berth_informer_list(inf, NULL, &objs) : 0;
-    for (size_t i = 0; i < n; i++) {
-        char key[512];
-        obj_key(objs[i], key, sizeof key);
-        berth_workqueue_add(c->queue, key);
+    for (int k = 0; k < c->nkinds; k++) {
+        berth_informer *inf = informer_for(c->host, c->kinds[k], false);
+        const cJSON **objs;
+        size_t n = inf ? berth_informer_list(inf, NULL, &objs) : 0;
+        for (size_t i = 0; i < n; i++) {
+            char key[512];
+            obj_key(c, c->kinds[k], objs[i], key, sizeof key);
+            berth_workqueue_add(c->queue, key);
+        }
+        if (n)
+            free(objs);
     }
-    if (n)
-        free(objs);
 }
 
 static int wire(berth_ctrl *c)
 {
-    int rc = add_route(c, ROUTE_PRIMARY, c->kind);
+    int rc = 0;
+    for (int i = 0; !rc && i < c->nkinds; i++)
+        rc = add_route(c, ROUTE_PRIMARY, c->kinds[i]);
     for (int i = 0; !rc && i < c->nowns; i++)
         rc = add_route(c, ROUTE_OWNED, c->owns[i]);
     for (int i = 0; !rc && i < c->nmaps; i++)

@@ -146,7 +146,14 @@ static int update(lua_State *L, const char *sub)
 
 static int l_update(lua_State *L)
 {
-    return update(L, NULL);
+    const char *sub = NULL;
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "subresource");
+        sub = luaL_optstring(L, -1, NULL);
+        if (sub && strcmp(sub, "status") != 0 && strcmp(sub, "finalize") != 0)
+            return luaL_argerror(L, 2, "subresource must be status or finalize");
+    }
+    return update(L, sub);
 }
 
 static int l_update_status(lua_State *L)

@@ -101,16 +101,27 @@ void berth_ctrl_run(void *arg, const char *key)
     *(berth_reconcile **)lua_getextraspace(rc->co) = rc;
     lua_sethook(rc->co, berth_lua_budget_hook, LUA_MASKCOUNT, BERTH_LUA_HOOK_EVERY);
 
-    /* reconcile({namespace=, name=, key=}) */
+    /* reconcile({kind=, namespace=, name=, key=}) */
     lua_rawgeti(rc->co, LUA_REGISTRYINDEX, c->reconcile_ref);
-    lua_createtable(rc->co, 0, 3);
-    const char *slash = strchr(key, '/');
+    lua_createtable(rc->co, 0, 4);
+    const char *rest = key;
+    if (c->multi) {
+        const char *slash = strchr(key, '/');
+        size_t klen = slash ? (size_t)(slash - key) : strlen(key);
+        lua_pushlstring(rc->co, key, klen);
+        lua_setfield(rc->co, -2, "kind");
+        rest = slash ? slash + 1 : "";
+    } else {
+        lua_pushstring(rc->co, c->kind->kind);
+        lua_setfield(rc->co, -2, "kind");
+    }
+    const char *slash = strchr(rest, '/');
     if (slash) {
-        lua_pushlstring(rc->co, key, (size_t)(slash - key));
+        lua_pushlstring(rc->co, rest, (size_t)(slash - rest));
         lua_setfield(rc->co, -2, "namespace");
         lua_pushstring(rc->co, slash + 1);
     } else {
-        lua_pushstring(rc->co, key);
+        lua_pushstring(rc->co, rest);
     }
     lua_setfield(rc->co, -2, "name");
     lua_pushstring(rc->co, key);

@@ -47,7 +47,7 @@ static void run_host(int async)
                               .mem_cap = 8u << 20, .budget = 2000000};
     berth_ctrl_host *h;
     CHECK_INT(berth_ctrl_host_start(&o, &h), 0);
-    CHECK_INT(berth_ctrl_host_count(h), 2); /* broken and syntax-error skipped */
+    CHECK_INT(berth_ctrl_host_count(h), 3); /* broken and syntax-error skipped */
     run_for(base, 300);
 
     /* The stamper created web-stamp owned by web (and tried for the others,
@@ -57,6 +57,9 @@ static void run_host(int async)
     CHECK(strstr(f.all_writes, "\"uid\":\"u1\"") != NULL);
     /* The sandbox held (no io, debug, os.execute, loadlib) for "escape". */
     CHECK(strstr(f.all_writes, "sandbox-ok") != NULL);
+    /* The multi-kind controller saw web under both of its kinds. */
+    CHECK(strstr(f.all_writes, "seen-ConfigMap-web") != NULL);
+    CHECK(strstr(f.all_writes, "seen-Secret-web") != NULL);
 
     cJSON *stats = berth_ctrl_host_stats(h);
     const cJSON *runaway = stats_of(stats, "runaway");
