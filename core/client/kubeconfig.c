@@ -1,4 +1,5 @@
 /* Reading a kubeconfig: the current context's server, token and namespace. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 
 #include "berth/client.h"
 #include "berth/errno.h"
+#include "util/base64.h"
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -111,11 +113,26 @@ int berth_kubeconfig_load(const char *path, const char *context, berth_kubeconfi
     }
     const char *token = berth_obj_str(user, "token");
     const char *ns = berth_obj_str(ctx, "namespace");
+    const char *ca_data = berth_obj_str(cluster, "certificate-authority-data");
+    const char *ca_file = berth_obj_str(cluster, "certificate-authority");
     out->server = strdup(server);
     out->token = token ? strdup(token) : NULL;
     out->ns = strdup(ns && *ns ? ns : "default");
+    out->ca_file = ca_file ? strdup(ca_file) : NULL;
+    out->insecure = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cluster,
+                                                                  "insecure-skip-tls-verify"));
+    if (ca_data) {
+        out->ca_pem = berth_base64_decode(ca_data, strlen(ca_data), &out->ca_pem_len);
+        if (!out->ca_pem) {
+            snprintf(err, errlen, "kubeconfig %s: certificate-authority-data is not base64",
+                     file);
+            cJSON_Delete(docs);
+            berth_kubeconfig_free(out);
+            return BERTH_EINVAL;
+        }
+    }
     cJSON_Delete(docs);
-    if (!out->server || !out->ns || (token && !out->token)) {
+    if (!out->server || !out->ns || (token && !out->token) || (ca_file && !out->ca_file)) {
         berth_kubeconfig_free(out);
         return BERTH_ENOMEM;
     }
@@ -130,5 +147,23 @@ void berth_kubeconfig_free(berth_kubeconfig *kc)
     free(kc->server);
     free(kc->token);
     free(kc->ns);
+    free(kc->ca_pem);
+    free(kc->ca_file);
     memset(kc, 0, sizeof *kc);
+}
+
+void berth_kubeconfig_apply_tls(const berth_kubeconfig *kc, void *curl_easy)
+{
+    CURL *e = curl_easy;
+    if (kc->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        return;
+    }
+    if (kc->ca_pem) {
+        struct curl_blob blob = {kc->ca_pem, kc->ca_pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+    } else if (kc->ca_file) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, kc->ca_file);
+    }
 }

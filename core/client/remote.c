@@ -33,7 +33,8 @@ struct remote {
     berth_client base;
     struct event_base *loop;
     berth_curlev *cv;
-    char *server;
+    berth_kubeconfig kc;  /* our own copy: server, token and TLS trust */
+    char *server;         /* kc.server */
     char *auth_header;
     call *calls;         /* every transfer in flight */
     struct event *reaper; /* removes canceled watches outside curl callbacks */
@@ -229,6 +230,7 @@ static call *call_new(remote *r, const berth_request *req, berth_verb verb, int 
     curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, method_of(verb));
     curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT, 10L);
+    berth_kubeconfig_apply_tls(&r->kc, c->easy);
     c->headers = curl_slist_append(NULL, "Accept: application/json");
     if (r->auth_header)
         c->headers = curl_slist_append(c->headers, r->auth_header);
@@ -350,7 +352,7 @@ static void remote_free(berth_client *cl)
     berth_curlev_free(r->cv);
     if (r->reaper)
         event_free(r->reaper);
-    free(r->server);
+    berth_kubeconfig_free(&r->kc);
     free(r->auth_header);
     free(r);
 }
@@ -363,7 +365,15 @@ static const berth_client_ops remote_ops = {
     .free = remote_free,
 };
 
-int berth_client_remote_new(struct event_base *base, const char *server, const char *token,
+static char *dup_or_null(const char *s, int *failed)
+{
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d)
+        *failed = 1;
+    return d;
+}
+
+int berth_client_remote_new(struct event_base *base, const berth_kubeconfig *kc,
                             berth_client **out)
 {
     remote *r = calloc(1, sizeof *r);
@@ -371,15 +381,32 @@ int berth_client_remote_new(struct event_base *base, const char *server, const c
         return BERTH_ENOMEM;
     r->base.ops = &remote_ops;
     r->loop = base;
-    r->server = strdup(server);
+    int failed = 0;
+    r->kc.server = dup_or_null(kc->server, &failed);
+    r->kc.token = dup_or_null(kc->token, &failed);
+    r->kc.ns = dup_or_null(kc->ns, &failed);
+    r->kc.ca_file = dup_or_null(kc->ca_file, &failed);
+    r->kc.insecure = kc->insecure;
+    if (kc->ca_pem) {
+        r->kc.ca_pem = malloc(kc->ca_pem_len + 1);
+        if (r->kc.ca_pem) {
+            memcpy(r->kc.ca_pem, kc->ca_pem, kc->ca_pem_len);
+            r->kc.ca_pem_len = kc->ca_pem_len;
+        } else {
+            failed = 1;
+        }
+    }
+    r->server = r->kc.server;
     r->reaper = evtimer_new(base, reap_canceled, r);
-    if (token) {
-        size_t n = strlen(token) + 32;
+    if (kc->token) {
+        size_t n = strlen(kc->token) + 32;
         r->auth_header = malloc(n);
         if (r->auth_header)
-            snprintf(r->auth_header, n, "Authorization: Bearer %s", token);
+            snprintf(r->auth_header, n, "Authorization: Bearer %s", kc->token);
+        else
+            failed = 1;
     }
-    int rc = r->server && r->reaper && (!token || r->auth_header) ? 0 : BERTH_ENOMEM;
+    int rc = !failed && r->server && r->reaper ? 0 : BERTH_ENOMEM;
     if (!rc)
         rc = berth_curlev_new(base, &r->cv);
     if (rc) {
@@ -398,7 +425,7 @@ int berth_client_remote_from_kubeconfig(struct event_base *base, const char *pat
     int rc = berth_kubeconfig_load(path, NULL, &kc, err, sizeof err);
     if (rc)
         return rc;
-    rc = berth_client_remote_new(base, kc.server, kc.token, out);
+    rc = berth_client_remote_new(base, &kc, out);
     berth_kubeconfig_free(&kc);
     return rc;
 }

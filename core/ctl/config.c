@@ -1,6 +1,7 @@
 /* berthctl's connection settings from the kubeconfig. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "berth/client.h"
 #include "ctl/ctl.h"
@@ -15,18 +16,14 @@ int berth_ctl_load_config(berth_ctl *c, const char *path, const char *context)
                 err);
         return -1;
     }
-    c->server = kc.server;
-    c->token = kc.token;
+    c->kc = kc;
     if (!c->namespace_)
-        c->namespace_ = kc.ns;
-    else
-        free(kc.ns);
+        c->namespace_ = strdup(kc.ns);
     return 0;
 }
 
 void berth_ctl_free(berth_ctl *c)
 {
-    free(c->server);
-    free(c->token);
+    berth_kubeconfig_free(&c->kc);
     free(c->namespace_);
 }

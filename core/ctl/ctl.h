@@ -7,13 +7,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "berth/client.h"
 #include "berth/object.h"
 
 /* Where and as whom berthctl talks, from the kubeconfig and flags. */
 typedef struct berth_ctl {
-    char *server;      /* "http://127.0.0.1:6443", no trailing slash */
-    char *token;       /* bearer token, or NULL */
-    char *namespace_;  /* -n, else the context's namespace, else "default" */
+    berth_kubeconfig kc; /* server, token, TLS trust */
+    char *namespace_;    /* -n, else the context's namespace, else "default" */
     bool all_namespaces;
     const char *output;   /* -o: NULL, "wide", "yaml", "json", "name" */
     const char *selector; /* -l */

@@ -43,8 +43,8 @@ static struct curl_slist *headers_for(const berth_ctl *c, const char *content_ty
         snprintf(line, sizeof line, "Content-Type: %s", content_type);
         h = curl_slist_append(h, line);
     }
-    if (c->token) {
-        snprintf(line, sizeof line, "Authorization: Bearer %s", c->token);
+    if (c->kc.token) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", c->kc.token);
         h = curl_slist_append(h, line);
     }
     h = curl_slist_append(h, "User-Agent: berthctl");
@@ -56,18 +56,19 @@ static CURL *easy_for(const berth_ctl *c, const char *method, const char *path)
     CURL *e = curl_easy_init();
     if (!e)
         return NULL;
-    size_t n = strlen(c->server) + strlen(path) + 1;
+    size_t n = strlen(c->kc.server) + strlen(path) + 1;
     char *url = malloc(n);
     if (!url) {
         curl_easy_cleanup(e);
         return NULL;
     }
-    snprintf(url, n, "%s%s", c->server, path);
+    snprintf(url, n, "%s%s", c->kc.server, path);
     curl_easy_setopt(e, CURLOPT_URL, url);
     free(url); /* curl copies it */
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
+    berth_kubeconfig_apply_tls(&c->kc, e);
     return e;
 }
 

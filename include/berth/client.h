@@ -107,22 +107,17 @@ static inline void berth_client_free(berth_client *c)
         c->ops->free(c);
 }
 
-/* A remote client for the API server at server ("http://127.0.0.1:6443")
- * authenticating with a bearer token (may be NULL). *out is freed with
- * berth_client_free. */
-int berth_client_remote_new(struct event_base *base, const char *server,
-                            const char *token, berth_client **out);
-/* The same, from a kubeconfig file's current context. */
-int berth_client_remote_from_kubeconfig(struct event_base *base, const char *path,
-                                        berth_client **out);
-
 /* The parts of a kubeconfig berth uses: the current (or named) context's
- * server, bearer token and namespace. Strings are malloc'd; free with
- * berth_kubeconfig_free. */
+ * server, bearer token, namespace and how to trust the server's
+ * certificate. Strings are malloc'd; free with berth_kubeconfig_free. */
 typedef struct berth_kubeconfig {
-    char *server;
-    char *token;
-    char *ns;
+    char *server;           /* "https://127.0.0.1:6443", no trailing slash */
+    char *token;            /* or NULL */
+    char *ns;               /* the context's namespace, else "default" */
+    unsigned char *ca_pem;  /* certificate-authority-data, decoded, or NULL */
+    size_t ca_pem_len;
+    char *ca_file;          /* certificate-authority, or NULL */
+    bool insecure;          /* insecure-skip-tls-verify */
 } berth_kubeconfig;
 
 /* Reads path (NULL: $KUBECONFIG's first existing file, else ~/.kube/config,
@@ -131,7 +126,19 @@ typedef struct berth_kubeconfig {
  * the file's name, into err. */
 int berth_kubeconfig_load(const char *path, const char *context, berth_kubeconfig *out,
                           char *err, size_t errlen);
+/* Sets a libcurl easy handle (a CURL *, passed as void * so this header
+ * needs no curl.h) to trust the server as kc says. */
+void berth_kubeconfig_apply_tls(const berth_kubeconfig *kc, void *curl_easy);
 void berth_kubeconfig_free(berth_kubeconfig *kc);
+
+/* A remote client for the API server kc names, authenticating with its
+ * token and trusting the server as it says. kc is copied. *out is freed with
+ * berth_client_free. */
+int berth_client_remote_new(struct event_base *base, const berth_kubeconfig *kc,
+                            berth_client **out);
+/* The same, from a kubeconfig file's current context. */
+int berth_client_remote_from_kubeconfig(struct event_base *base, const char *path,
+                                        berth_client **out);
 
 /* The REST path for a request ("/apis/apps/v1/namespaces/ns/deployments/web"),
  * with the query for list/watch. Returns a malloc'd string or NULL. */

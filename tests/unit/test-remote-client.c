@@ -146,7 +146,8 @@ BERTH_TEST(remote_client_requests_watches_and_errors)
     snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sin.sin_port));
 
     berth_client *c;
-    CHECK_INT(berth_client_remote_new(s.base, url, "sekrit", &c), 0);
+    berth_kubeconfig kc = {.server = url, .token = "sekrit"};
+    CHECK_INT(berth_client_remote_new(s.base, &kc, &c), 0);
     const berth_kind *pods = berth_kind_lookup("pods");
 
     reply_rec rr = {.base = s.base};
@@ -204,7 +205,8 @@ BERTH_TEST(remote_client_reports_unreachable_server)
 {
     struct event_base *base = event_base_new();
     berth_client *c;
-    CHECK_INT(berth_client_remote_new(base, "http://127.0.0.1:1", NULL, &c), 0);
+    berth_kubeconfig kc = {.server = "http://127.0.0.1:1"};
+    CHECK_INT(berth_client_remote_new(base, &kc, &c), 0);
     reply_rec rr = {.base = base};
     berth_request get = {.kind = berth_kind_lookup("pods"), .ns = "default", .name = "x"};
     CHECK_INT(berth_client_request(c, BERTH_VERB_GET, &get, on_reply, &rr), 0);
