@@ -112,12 +112,57 @@ static char *query_for(const berth_ctl *c, const char *name, int watch, const ch
     return strdup(q);
 }
 
+/* The controller host's counters: not an API kind, served at
+ * /debug/controllers. */
+static int get_controllers(berth_ctl *c)
+{
+    berth_ctl_resp r;
+    if (berth_ctl_do(c, "GET", "/debug/controllers", NULL, NULL, 0, NULL, &r) != 0 ||
+        r.status != 200) {
+        int code = berth_ctl_report(&r);
+        berth_ctl_resp_free(&r);
+        return code;
+    }
+    cJSON *list = cJSON_Parse(r.body);
+    berth_ctl_resp_free(&r);
+    if (c->output && strcmp(c->output, "json") == 0) {
+        char *s = cJSON_Print(list);
+        if (s)
+            puts(s);
+        free(s);
+        cJSON_Delete(list);
+        return 0;
+    }
+    printf("%-22s %-22s %-7s %-7s %-11s %-7s %s\n", "NAME", "KIND", "QUEUE", "ACTIVE",
+           "RECONCILES", "ERRORS", "LAST ERROR");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items"))
+    {
+        const char *err = berth_obj_str(it, "lastError");
+        char last[81];
+        snprintf(last, sizeof last, "%s", err && *err ? err : "<none>");
+        for (char *p = last; *p; p++)
+            if (*p == '\n' || *p == '\t')
+                *p = ' ';
+        printf("%-22s %-22s %-7.0f %-7.0f %-11.0f %-7.0f %s\n", berth_obj_str(it, "name"),
+               berth_obj_str(it, "kind"),
+               cJSON_GetObjectItem(it, "queueDepth")->valuedouble,
+               cJSON_GetObjectItem(it, "active")->valuedouble,
+               cJSON_GetObjectItem(it, "reconciles")->valuedouble,
+               cJSON_GetObjectItem(it, "errors")->valuedouble, last);
+    }
+    cJSON_Delete(list);
+    return 0;
+}
+
 int berth_ctl_cmd_get(berth_ctl *c, int argc, char **argv)
 {
     if (argc < 1) {
         fprintf(stderr, "error: berthctl get needs a resource type, e.g. `berthctl get pods`\n");
         return 1;
     }
+    if (strcmp(argv[0], "controllers") == 0 || strcmp(argv[0], "controller") == 0)
+        return get_controllers(c);
     char *kind_arg = strdup(argv[0]);
     char *slash = strchr(kind_arg, '/');
     const char *name = argc > 1 ? argv[1] : NULL;
