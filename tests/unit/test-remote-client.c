@@ -30,6 +30,17 @@ static void send_json(struct evhttp_request *req, int code, const char *body)
     evbuffer_free(b);
 }
 
+/* libevent leaves a streaming request to us when its connection closes
+ * under it: free it then, as the API server does. */
+static void stream_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    server *s = arg;
+    if (s->stream && !evhttp_request_get_connection(s->stream))
+        evhttp_request_free(s->stream);
+    s->stream = NULL;
+}
+
 static void handle(struct evhttp_request *req, void *arg)
 {
     server *s = arg;
@@ -61,6 +72,7 @@ static void handle(struct evhttp_request *req, void *arg)
         evhttp_send_reply_chunk(req, b);
         evbuffer_free(b);
         s->stream = req;
+        evhttp_connection_set_closecb(evhttp_request_get_connection(req), stream_closed, s);
     } else if (strstr(uri, "/missing")) {
         send_json(req, 404, "{\"kind\":\"Status\",\"reason\":\"NotFound\",\"message\":\"pods \\\"missing\\\" not found\",\"code\":404}");
     } else if (cmd == EVHTTP_REQ_POST) {
@@ -197,6 +209,8 @@ BERTH_TEST(remote_client_requests_watches_and_errors)
     struct timeval tv = {0, 100000};
     event_base_loopexit(s.base, &tv);
     event_base_dispatch(s.base);
+    if (s.stream)
+        evhttp_send_reply_end(s.stream);
     evhttp_free(http);
     event_base_free(s.base);
 }
