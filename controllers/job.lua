@@ -294,7 +294,7 @@ local function reconcile(req)
     end
   end
   if not fail_reason and spec.activeDeadlineSeconds then
-    local left = berth.parse_time(status.startTime) + spec.activeDeadlineSeconds - now
+    local left = (berth.parse_time(status.startTime) or now) + spec.activeDeadlineSeconds - now
     if left <= 0 then
       fail_reason, fail_msg = "DeadlineExceeded", "Job was active longer than specified deadline"
     else
