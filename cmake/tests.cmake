@@ -30,11 +30,15 @@ endforeach()
 
 # busted specs for the Lua controllers, against a fake client.
 file(GLOB LUA_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/lua/*_spec.lua)
+# busted runs under lua5.4 directly: its --lua option re-executes through the
+# shell unquoted, which splits the ';'-separated --lpath. The quotes keep the
+# --lpath one argument for CMake.
+find_program(BUSTED busted)
 foreach(spec ${LUA_SPECS})
   get_filename_component(sname ${spec} NAME_WE)
   add_test(NAME lua.${sname}
-    COMMAND busted --lua=lua5.4 -o TAP
-      --lpath=${PROJECT_SOURCE_DIR}/controllers/?.lua;${PROJECT_SOURCE_DIR}/controllers/lib/?.lua;${PROJECT_SOURCE_DIR}/tests/lua/?.lua
+    COMMAND lua5.4 ${BUSTED} -o TAP
+      "--lpath=${PROJECT_SOURCE_DIR}/controllers/?.lua;${PROJECT_SOURCE_DIR}/controllers/lib/?.lua;${PROJECT_SOURCE_DIR}/tests/lua/?.lua"
       ${spec}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(lua.${sname} PROPERTIES LABELS lua TIMEOUT 120)
