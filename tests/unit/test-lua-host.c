@@ -1,4 +1,5 @@
 #include <event2/event.h>
+#include <dirent.h>
 #include <string.h>
 
 #include "berth/errno.h"
@@ -82,4 +83,31 @@ BERTH_TEST(lua_host_runs_controllers_and_survives_bad_ones)
 BERTH_TEST(lua_host_suspends_reconciles_on_async_replies)
 {
     run_host(1);
+}
+
+/* Every stock controller loads in the real host (its sandbox, its berth
+ * module, its require of lib/), not only under the busted fake. */
+BERTH_TEST(lua_host_loads_every_stock_controller)
+{
+    struct event_base *base = event_base_new();
+    fake_client f;
+    fake_client_init(&f);
+    f.list_json = "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}";
+    const char *dirs[] = {BERTH_SOURCE_DIR "/controllers", NULL};
+    berth_ctrl_host_opts o = {.base = base, .client = &f.base, .dirs = dirs};
+    berth_ctrl_host *h;
+    CHECK_INT(berth_ctrl_host_start(&o, &h), 0);
+    size_t files = 0;
+    DIR *d = opendir(BERTH_SOURCE_DIR "/controllers");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        files += n > 4 && strcmp(e->d_name + n - 4, ".lua") == 0;
+    }
+    if (d)
+        closedir(d);
+    CHECK(files >= 5);
+    CHECK_INT(berth_ctrl_host_count(h), files);
+    run_for(base, 50);
+    berth_ctrl_host_free(h);
+    event_base_free(base);
 }
