@@ -154,7 +154,7 @@ struct api_req {
     api_mutate_fn mutate;
     int attempts;
     int64_t expect_rev; /* update precondition, 0 for none */
-    char msg[512];    /* message for the error being returned */
+    char msg[1024];   /* message for the error being returned */
     berth_errlist errs;
     /* create */
     char gen_base[254];

@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <time.h>
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -394,6 +397,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     int rc = api_route_parse(dpath, &r->rt);
     free(dpath);
     r->verb = verb_of(r);
+    r->table = api_wants_table(
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Accept"));
     bool open = r->rt.type == API_R_HEALTH || r->rt.type == API_R_VERSION;
     if (!open && !authorized(a, req)) {
         r->rt.kind = NULL;
@@ -418,6 +423,57 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 /* ---- Lifecycle. ---- */
+
+/* Every accepted connection speaks TLS when the server has a context. */
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+    berth_api *a = arg;
+    SSL *ssl = SSL_new(a->o.tls);
+    if (!ssl)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (bev)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static void bootstrap_done(void *arg, const berth_store_result *res)
+{
+    if (res->err && res->err != BERTH_EEXISTS)
+        BERTH_WARN("api", "cannot create namespace %s: %s", (const char *)arg,
+                   berth_strerror(res->err));
+}
+
+/* The namespaces every Kubernetes cluster has, created when missing. */
+static void bootstrap(berth_api *a)
+{
+    static const char *const names[] = {"default", "kube-system", "kube-public",
+                                        "kube-node-lease"};
+    const berth_kind *k = berth_kind_find("v1", "Namespace");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char key[128], uid[37], ts[32];
+        berth_obj_key(k, NULL, names[i], key, sizeof key);
+        api_uuid4(uid);
+        api_time_format((int64_t)time(NULL), ts, sizeof ts);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "apiVersion", "v1");
+        cJSON_AddStringToObject(o, "kind", "Namespace");
+        cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+        cJSON_AddStringToObject(md, "name", names[i]);
+        cJSON_AddStringToObject(md, "uid", uid);
+        cJSON_AddStringToObject(md, "creationTimestamp", ts);
+        cJSON_AddNumberToObject(md, "generation", 1);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "status"), "phase", "Active");
+        berth_val *v = NULL;
+        if (api_obj_encode(o, &v) == 0) {
+            /* An existing namespace answers EEXISTS; nothing else to do. */
+            berth_store_create(a->store, key, v, bootstrap_done, (void *)names[i]);
+            berth_val_unref(v);
+        }
+        cJSON_Delete(o);
+    }
+}
 
 int berth_api_start(const berth_api_options *o, berth_api **out)
 {
@@ -473,6 +529,8 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
     evhttp_set_timeout(a->http, a->o.read_timeout);
     evhttp_set_default_content_type(a->http, "application/json");
     evhttp_set_gencb(a->http, on_request, a);
+    if (a->o.tls)
+        evhttp_set_bevcb(a->http, tls_bev, a);
     a->sock = evhttp_bind_socket_with_handle(a->http, o->addr ? o->addr : "127.0.0.1",
                                              o->port);
     if (!a->sock) {
@@ -492,6 +550,7 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
         else if (ss.ss_family == AF_INET6)
             a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     }
+    bootstrap(a);
     *out = a;
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "berth/store.h"
 
 struct event_base;
+struct ssl_ctx_st;
 
 typedef struct berth_api berth_api;
 
@@ -24,6 +25,8 @@ typedef struct berth_api_options {
     int read_timeout;        /* seconds a connection may stay silent (0: 60) */
     size_t watch_buffer;     /* output bytes a watcher may owe (0: 8 MiB) */
     int bookmark_interval;   /* seconds between watch bookmarks (0: 60) */
+    struct ssl_ctx_st *tls;  /* serve https with this SSL_CTX (borrowed, must
+                              * outlive the server); NULL serves plain http */
 } berth_api_options;
 
 /* Binds the listener and starts serving on o->base. On success *out is
@@ -44,9 +47,16 @@ void berth_api_free(berth_api *a);
 /* Reads DIR/admin.token, or creates it (mode 0600) with 32 random bytes in
  * hex. Writes the NUL-terminated token into tok (size >= 65). */
 int berth_api_admin_token(const char *dir, char *tok, size_t size);
-/* Writes DIR/admin.kubeconfig (mode 0600): cluster "berth" at server,
- * user "admin" with token, context "berth" as current-context. */
-int berth_api_write_kubeconfig(const char *dir, const char *server,
+/* Loads, or on first use makes, DIR/pki: a private CA (ca.crt, ca.key) and
+ * a server certificate (server.crt, server.key) valid for 127.0.0.1, ::1,
+ * localhost and addr. On success *ctx is an SSL_CTX the caller frees with
+ * SSL_CTX_free, and *ca_pem the CA certificate in PEM, freed with free(). */
+int berth_api_tls_setup(const char *dir, const char *addr, struct ssl_ctx_st **ctx,
+                        char **ca_pem);
+/* Writes DIR/admin.kubeconfig (mode 0600): cluster "berth" at server (with
+ * ca_pem as certificate-authority-data when not NULL), user "admin" with
+ * token, context "berth" as current-context. */
+int berth_api_write_kubeconfig(const char *dir, const char *server, const char *ca_pem,
                                const char *token);
 
 #endif
