@@ -52,7 +52,8 @@ static int collect_overlay(mem_store *s, int64_t rev, const char *prefix, size_t
         if (has_prefix(e->key, prefix, plen) && tree_keycmp(lo, lolen, e->key) <= 0)
             v[k++] = e;
     }
-    qsort(v, k, sizeof *v, cmp_event);
+    if (k > 1)
+        qsort(v, k, sizeof *v, cmp_event);
     size_t m = 0;
     for (size_t i = 0; i < k; i++)
         if (m == 0 || tree_keycmp(v[i]->key->data, v[i]->key->len, v[m - 1]->key) != 0)

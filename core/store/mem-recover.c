@@ -213,6 +213,9 @@ static int scan_dir(mem_store *s, name_list *snaps, name_list *segs)
         return BERTH_EIO;
     }
     int err = 0;
+    /* The dup shares dirfd's position, which an earlier scan left at the
+     * end. */
+    rewinddir(d);
     for (struct dirent *de; (de = readdir(d)) && !err;) {
         uint64_t n;
         char tail;
@@ -224,8 +227,10 @@ static int scan_dir(mem_store *s, name_list *snaps, name_list *segs)
             unlinkat(s->dirfd, de->d_name, 0);
     }
     closedir(d);
-    qsort(snaps->v, snaps->n, sizeof(int64_t), cmp_i64);
-    qsort(segs->v, segs->n, sizeof(int64_t), cmp_i64);
+    if (snaps->n)
+        qsort(snaps->v, snaps->n, sizeof(int64_t), cmp_i64);
+    if (segs->n)
+        qsort(segs->v, segs->n, sizeof(int64_t), cmp_i64);
     return err;
 }
 

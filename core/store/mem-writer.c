@@ -171,6 +171,9 @@ static void remove_obsolete(mem_store *s, int64_t rev)
             close(fd);
         return;
     }
+    /* The dup shares dirfd's position, which an earlier scan left at the
+     * end. */
+    rewinddir(d);
     for (struct dirent *de; (de = readdir(d));) {
         uint64_t n;
         char tail;
@@ -250,6 +253,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         int err = write_batch(s, &pre, snap, &post);
+        bool wrote = pre.len || post.len;
         pre.len = post.len = 0;
 
         pthread_mutex_lock(&s->mu);
@@ -257,8 +261,11 @@ static void *writer_main(void *arg)
             s->w_err = err;
         if (!err)
             s->w_durable = last;
-        if (snap)
+        s->w_fsyncs += wrote && !s->no_fsync;
+        if (snap) {
+            s->w_snapshots += snap->err == 0;
             s->w_done = snap;
+        }
         pthread_mutex_unlock(&s->mu);
         wake_loop(s);
         pthread_mutex_lock(&s->mu);

@@ -25,6 +25,8 @@ _Static_assert(sizeof(berth_kv) == sizeof(mem_entry), "lists convert entries in 
 
 enum { W_CREATE, W_UPDATE, W_DELETE };
 
+static const berth_store_ops mem_ops;
+
 static int ops_reserve(mem_store *s)
 {
     if (s->op_len < s->op_cap)
@@ -260,6 +262,29 @@ static size_t mem_count(berth_store *bs, const char *prefix)
         n++;
     }
     return n;
+}
+
+int berth_store_mem_stats(berth_store *bs, berth_mem_stats *st)
+{
+    if (!bs || !st || bs->ops != &mem_ops)
+        return BERTH_EINVAL;
+    mem_store *s = (mem_store *)bs;
+    size_t nw = 0;
+    for (berth_watch *w = s->watches; w; w = w->next)
+        nw += !w->dead;
+    *st = (berth_mem_stats){
+        .keys = s->map.count,
+        .revision = s->acked,
+        .oldest_revision = s->first_rev - 1,
+        .pending_writes = (size_t)(s->rev - s->acked),
+        .watches = nw,
+        .log_bytes = s->log_bytes,
+    };
+    pthread_mutex_lock(&s->mu);
+    st->fsyncs = s->w_fsyncs;
+    st->snapshots = s->w_snapshots;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
 static void mem_free(mem_store *s)

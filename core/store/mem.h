@@ -122,6 +122,7 @@ typedef struct mem_store {
     int64_t w_durable;      /* mu: newest revision on disk */
     int w_err;              /* mu: first write error */
     mem_snapshot *w_done;   /* mu: a written snapshot to hand back */
+    uint64_t w_fsyncs, w_snapshots; /* mu: counters */
     int seg_fd;             /* writer: the log segment being appended */
     int64_t seg_first;      /* writer: that segment's first revision */
 } mem_store;

@@ -27,9 +27,9 @@ typedef struct berth_val {
 
 /* Returns a value holding a copy of data with one reference, or NULL. */
 berth_val *berth_val_new(const void *data, size_t len);
-/* Takes ownership of a malloc'd buffer of len bytes (not NUL-terminated
- * necessarily): avoids the copy when the producer can allocate with
- * berth_val_alloc and fill data in place. */
+/* Returns a value of len bytes with one reference, or NULL; data is
+ * uninitialised but for the terminating NUL. The producer fills data in
+ * place before sharing it, which saves the copy berth_val_new makes. */
 berth_val *berth_val_alloc(size_t len);
 static inline berth_val *berth_val_ref(berth_val *v)
 {
@@ -60,7 +60,8 @@ typedef void (*berth_store_cb)(void *arg, const berth_store_result *r);
 
 /* One page of a list. */
 typedef struct berth_store_page {
-    int err;               /* 0 or BERTH_EEXPIRED when rev is too old */
+    int err;               /* 0, BERTH_EEXPIRED when rev is too old, or
+                            * BERTH_ERANGE when rev is not reached yet */
     int64_t rev;           /* the revision the whole list reflects */
     const berth_kv *items; /* in key order; borrowed for the callback */
     size_t n;
@@ -197,7 +198,25 @@ typedef struct berth_mem_options {
 
 /* Opens (recovering from snapshot and log) or creates the store in o->dir.
  * Returns BERTH_ECORRUPT with a log line naming the file and offset when a
- * record before the log's tail is damaged. *out is freed by close. */
+ * record before the log's tail is damaged, BERTH_ELOCKED when another
+ * process has the directory open. *out is freed by close. Reads answer at
+ * the acknowledged revision: they never show a write before it is durable.
+ * Do not call close from inside one of the store's callbacks. */
 int berth_store_mem_open(const berth_mem_options *o, berth_store **out);
+
+/* Counters of an embedded store, for metrics. */
+typedef struct berth_mem_stats {
+    size_t keys;
+    int64_t revision;        /* acknowledged */
+    int64_t oldest_revision; /* the oldest a watch or list may start from */
+    size_t pending_writes;   /* submitted, waiting for their fsync */
+    size_t watches;
+    uint64_t log_bytes;      /* logged since the last snapshot */
+    uint64_t fsyncs;         /* log fsyncs since open (each a group commit) */
+    uint64_t snapshots;      /* snapshots written since open */
+} berth_mem_stats;
+
+/* Fills *st; BERTH_EINVAL when s is not an embedded store. */
+int berth_store_mem_stats(berth_store *s, berth_mem_stats *st);
 
 #endif

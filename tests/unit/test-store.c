@@ -335,3 +335,34 @@ BERTH_TEST(store_second_opener_is_refused)
     berth_store_close(s2);
     event_base_free(b);
 }
+
+BERTH_TEST(store_stats_count_keys_and_group_commits)
+{
+    struct event_base *b = event_base_new();
+    berth_store *s;
+    const char *dir = berth_test_tmpdir();
+    berth_mem_options o = {.dir = dir, .base = b, .snapshot_log_bytes = 1000};
+    CHECK_INT(berth_store_mem_open(&o, &s), 0);
+    pipeline p = {.ordered = true};
+    berth_val *v = berth_val_new("value", 5);
+    char key[32];
+    for (int i = 0; i < 64; i++) {
+        snprintf(key, sizeof key, "/s/%d", i);
+        CHECK_INT(berth_store_create(s, key, v, pipeline_cb, &p), 0);
+    }
+    berth_val_unref(v);
+    berth_mem_stats st;
+    CHECK_INT(berth_store_mem_stats(s, &st), 0);
+    CHECK_INT(st.pending_writes, 64);
+    CHECK_INT(st.keys, 64);
+    while (p.done < 64)
+        event_base_loop(b, EVLOOP_ONCE);
+    CHECK_INT(berth_store_mem_stats(s, &st), 0);
+    CHECK_INT(st.revision, 64);
+    CHECK_INT(st.pending_writes, 0);
+    /* 64 writes submitted in one turn share a few fsyncs, not 64. */
+    CHECK(st.fsyncs >= 1 && st.fsyncs <= 8);
+    CHECK(st.snapshots <= 1);
+    berth_store_close(s);
+    event_base_free(b);
+}
