@@ -52,4 +52,25 @@ void patch_relink(cJSON *arr, cJSON **items, size_t n);
 /* A short description of v's JSON type for messages ("an object"). */
 const char *patch_type_name(const cJSON *v);
 
+
+/* --- Strategic merge patch metadata (core/obj/patch-schema.c). --- */
+
+/* One member of a built-in type, as far as strategic merge cares: lists
+ * tagged patchStrategy "merge" and the objects on the way to them. */
+typedef struct patch_field {
+    const char *name;
+    /* For merge lists: the patchMergeKey, or "" for a list of scalars
+     * merged as a set. NULL for anything else. */
+    const char *merge_key;
+    /* The members of the value (an object) or of each item (a merge list);
+     * NULL when nothing below merges. Ends with a NULL name. */
+    const struct patch_field *sub;
+} patch_field;
+
+/* The top-level members of a built-in kind ("Deployment"), or NULL for a
+ * kind berth does not serve as a built-in. */
+const patch_field *patch_schema_for(const char *kind);
+/* The member called name in fields (which may be NULL), or NULL. */
+const patch_field *patch_schema_field(const patch_field *fields, const char *name);
+
 #endif

@@ -12,6 +12,7 @@
 #include "berth/errno.h"
 #include "berth/log.h"
 #include "berth/object.h"
+#include "berth/patch.h"
 #include "berth/quantity.h"
 #include "berth/selector.h"
 #include "berth/store.h"
