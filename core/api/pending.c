@@ -1,5 +1,4 @@
-/* Weak stand-ins for pieces built elsewhere in the tree (validation,
- * strategic merge, YAML manifests), so the server links and runs before
+/* Weak stand-ins for validation, built elsewhere in the tree, so the server links and runs before
  * they arrive; the real definitions take precedence. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,7 +6,6 @@
 #include <string.h>
 
 #include "api/api-int.h"
-#include "berth/patch.h"
 
 __attribute__((weak)) int berth_default(const berth_kind *k, cJSON *obj)
 {
@@ -74,21 +72,4 @@ __attribute__((weak)) const char *berth_field_err_text(berth_field_err_type t)
     static const char *const r[] = {"Required value", "Invalid value", "Unsupported value",
                                     "Duplicate value", "Forbidden", "Too long"};
     return (unsigned)t < 6 ? r[t] : "Invalid value";
-}
-__attribute__((weak)) int berth_patch_strategic(cJSON *target, const cJSON *patch,
-                                                const char *kind, char *err, size_t errlen)
-{
-    return berth_patch_merge(target, patch, err, errlen);
-}
-__attribute__((weak)) int berth_manifest_parse(const char *buf, size_t len, cJSON **docs,
-                                               berth_parse_error *err)
-{
-    cJSON *o = cJSON_ParseWithLength(buf, len);
-    if (!o) {
-        snprintf(err->message, sizeof err->message, "YAML is not supported by this build");
-        return BERTH_EPARSE;
-    }
-    *docs = cJSON_CreateArray();
-    cJSON_AddItemToArray(*docs, o);
-    return 0;
 }
