@@ -380,6 +380,16 @@ static void ns_checked(void *arg, const berth_store_result *res)
     }
     if (res->err)
         return api_reply_error(r, res->err, NULL);
+    cJSON *ns = api_obj_decode(res->kv.val, 0);
+    const char *phase = berth_obj_str(ns, "status.phase");
+    bool ending = berth_obj_str(ns, "metadata.deletionTimestamp") ||
+                  (phase && !strcmp(phase, "Terminating"));
+    cJSON_Delete(ns);
+    if (ending)
+        return api_reply_error(r, BERTH_EFORBIDDEN,
+                               "%s \"%s\" is forbidden: unable to create new content in "
+                               "namespace %s because it is being terminated",
+                               r->rt.kind->resource, berth_obj_name(r->body), r->rt.ns);
     create_checked(r);
 }
 

@@ -410,6 +410,12 @@ static void on_request(struct evhttp_request *req, void *arg)
         return api_reply_error(r, BERTH_ENOTFOUND,
                                "the server could not find the requested resource");
     }
+    if ((r->rt.type == API_R_OBJECT || r->rt.type == API_R_COLLECTION) &&
+        a->inflight >= a->o.max_inflight) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        return api_reply_error(r, BERTH_ETOOMANY, "Too many requests, please try again "
+                                                  "later.");
+    }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t blen = evbuffer_get_length(in);
     if (blen > a->o.max_body)
@@ -495,6 +501,8 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
         a->o.watch_buffer = 8u << 20;
     if (!a->o.bookmark_interval)
         a->o.bookmark_interval = 60;
+    if (!a->o.max_inflight)
+        a->o.max_inflight = 10000;
     /* Keep fds for the store, logs and the listener out of the cap. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {

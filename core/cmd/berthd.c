@@ -23,7 +23,10 @@ static void usage(FILE *f)
                "\n"
                "  --data-dir DIR      state, admin token and kubeconfig (default "
                "/var/lib/berth)\n"
-               "  --listen ADDR:PORT  where the API is served (default 127.0.0.1:6443)\n");
+               "  --listen ADDR:PORT  where the API is served (default 127.0.0.1:6443)\n"
+               "  --watch-history N   events kept for watches to resume from (default "
+               "100000)\n"
+               "  --max-requests-inflight N  writes in flight before 429 (default 10000)\n");
 }
 
 typedef struct daemon_state {
@@ -133,6 +136,7 @@ static int run_server(int argc, char **argv)
 {
     const char *dir = "/var/lib/berth";
     const char *listen = "127.0.0.1:6443";
+    long history = 0, inflight = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
             dir = argv[++i];
@@ -142,6 +146,10 @@ static int run_server(int argc, char **argv)
             listen = argv[++i];
         else if (!strncmp(argv[i], "--listen=", 9))
             listen = argv[i] + 9;
+        else if (!strcmp(argv[i], "--watch-history") && i + 1 < argc)
+            history = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--max-requests-inflight") && i + 1 < argc)
+            inflight = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
@@ -175,7 +183,8 @@ static int run_server(int argc, char **argv)
     char storedir[4096], token[160], server[320];
     d.base = event_base_new();
     snprintf(storedir, sizeof storedir, "%s/store", dir);
-    berth_mem_options mo = {.dir = storedir, .base = d.base};
+    berth_mem_options mo = {.dir = storedir, .base = d.base,
+                            .history = history > 0 ? (size_t)history : 0};
     int err = d.base ? berth_store_mem_open(&mo, &store) : BERTH_ENOMEM;
     if (err) {
         fprintf(stderr, "berthd: cannot open the store in %s: %s\n", storedir,
@@ -193,7 +202,8 @@ static int run_server(int argc, char **argv)
         goto out;
     }
     berth_api_options ao = {.base = d.base, .store = store, .addr = addr, .port = port,
-                            .token = token, .tls = tls};
+                            .token = token, .tls = tls,
+                            .max_inflight = inflight > 0 ? (unsigned)inflight : 0};
     if ((err = berth_api_start(&ao, &d.api)) != 0) {
         fprintf(stderr, "berthd: cannot serve on %s: %s\n", listen, berth_strerror(err));
         goto out;

@@ -25,6 +25,8 @@ typedef struct berth_api_options {
     int read_timeout;        /* seconds a connection may stay silent (0: 60) */
     size_t watch_buffer;     /* output bytes a watcher may owe (0: 8 MiB) */
     int bookmark_interval;   /* seconds between watch bookmarks (0: 60) */
+    unsigned max_inflight;   /* requests waiting for the store before new
+                              * ones get 429 TooManyRequests (0: 10000) */
     struct ssl_ctx_st *tls;  /* serve https with this SSL_CTX (borrowed, must
                               * outlive the server); NULL serves plain http */
 } berth_api_options;
