@@ -87,7 +87,7 @@ int berth_api_write_kubeconfig(const char *dir, const char *server, const char *
                      "users:\n"
                      "- name: admin\n"
                      "  user:\n"
-                     "    token: %s\n"
+                     "    token: \"%s\"\n"
                      "contexts:\n"
                      "- name: berth\n"
                      "  context:\n"

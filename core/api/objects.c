@@ -26,6 +26,14 @@ int api_decode_body(api_req *r)
     }
     const char *text = (const char *)evbuffer_pullup(in, -1);
     cJSON *obj = NULL;
+    if (ctype && !is_yaml(ctype) && strncmp(ctype, "application/json", 16) != 0) {
+        /* Protobuf, which kubectl's typed clients send for built-in kinds,
+         * is not served: JSON and YAML are. */
+        api_reply_error(r, BERTH_ENOTSUP,
+                        "the body of the request was in an unknown format - accepted "
+                        "media types include: application/json, application/yaml");
+        return -1;
+    }
     if (is_yaml(ctype)) {
         berth_parse_error pe = {0};
         cJSON *docs = NULL;
