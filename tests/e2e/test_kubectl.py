@@ -140,7 +140,7 @@ class KubectlTest(ServerTestCase):
         p = subprocess.run([KUBECTL, "get", "pods"], env=env, capture_output=True,
                            text=True, timeout=60, stdin=subprocess.DEVNULL)
         self.assertNotEqual(p.returncode, 0)
-        self.assertIn("provide credentials", p.stderr)
+        self.assertIn("You must be logged in to the server", p.stderr)
 
 
 if __name__ == "__main__":
