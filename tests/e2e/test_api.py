@@ -165,7 +165,7 @@ class ApiTest(ServerTestCase):
         c = d["spec"]["template"]["spec"]["containers"]
         self.assertEqual(len(c), 1)
         self.assertEqual(c[0]["image"], "nginx:1.16.1")
-        self.assertEqual(c[0]["ports"], [{"containerPort": 80}], "merged by name")
+        self.assertEqual(c[0]["ports"][0]["containerPort"], 80, "merged by name")
         self.assertEqual(d["metadata"]["generation"], 3)
         st, _, body = self.req("PATCH", DEPLOY + "/pt", "{}", ctype="text/plain")
         self.assertEqual((st, body["reason"]), (415, "UnsupportedMediaType"))
@@ -279,6 +279,13 @@ class ApiTest(ServerTestCase):
         self.assertEqual(body["details"]["kind"], "ConfigMap")
         self.assertEqual(body["details"]["causes"][0]["field"], "metadata.name")
         self.assertEqual(body["details"]["causes"][0]["reason"], "FieldValueRequired")
+        bad = deployment("bad", replicas=-1)
+        body = self.assertStatus(self.req("POST", DEPLOY, bad), 422, "Invalid")
+        self.assertTrue(body["message"].startswith('Deployment.apps "bad" is invalid: '),
+                        body["message"])
+        self.assertEqual((body["details"]["group"], body["details"]["kind"]),
+                         ("apps", "Deployment"))
+        self.assertIn("spec.replicas", [c["field"] for c in body["details"]["causes"]])
         self.assertStatus(self.req("POST", NS + "/configmaps", "{bad"), 400, "BadRequest")
         self.assertStatus(self.req("POST", NS + "/configmaps",
                                    {"metadata": {"name": "x", "namespace": "other"}}),
