@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -72,6 +74,12 @@ static bool conn_track(berth_api *a, struct evhttp_connection *evcon)
         a->conns_cap = cap;
     }
     a->conns[a->nconns++] = (struct api_conn){evcon, NULL};
+    /* Replies leave in more than one write (TLS records, chunks); without
+     * this, Nagle and delayed ACKs add 40 ms to a round trip. */
+    int one = 1;
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     evhttp_connection_set_closecb(evcon, conn_closed, a);
     return true;
 }

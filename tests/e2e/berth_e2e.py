@@ -118,9 +118,12 @@ class Server:
         return rc
 
     def cleanup(self):
-        self.stop(signal.SIGKILL)
+        """Stops the server (SIGTERM, then SIGKILL) and removes its own dir;
+        returns the exit code."""
+        rc = self.stop()
         if self.own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+        return rc
 
     # -- HTTP --
     @property
@@ -206,4 +209,7 @@ class ServerTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.cleanup()
+        log = cls.server.read_log()
+        rc = cls.server.cleanup()
+        if rc != 0:
+            raise AssertionError("berthd exited with %s on SIGTERM:\n%s" % (rc, log))
