@@ -364,6 +364,29 @@ class ApiTest(ServerTestCase):
         self.assertLess(time.time() - t0, 5)
         w.close()
 
+    def test_slow_watcher_is_cut_off_and_others_go_on(self):
+        self.req("POST", "/api/v1/namespaces", {"metadata": {"name": "slow"}})
+        path = "/api/v1/namespaces/slow/configmaps"
+        w = self.server.watch(path + "?watch=true&resourceVersion=0")
+        # Never read from w while about 40 MiB of events queue up for it.
+        blob = "x" * (1 << 20)
+        for i in range(40):
+            t0 = time.time()
+            st, _, _ = self.req("POST", path, {"metadata": {"name": "big-%d" % i},
+                                               "data": {"k": blob}})
+            self.assertEqual(st, 201)
+            self.assertLess(time.time() - t0, 5, "a slow watcher holds nobody up")
+        last = None
+        while True:
+            e = w.next()
+            if e is None:
+                break
+            last = e
+        w.close()
+        self.assertEqual(last["type"], "ERROR")
+        self.assertEqual(last["object"]["code"], 410)
+        self.assertIn("too slow", last["object"]["message"])
+
     def test_table(self):
         self.req("POST", DEPLOY, deployment("tbl"))
         st, _, t = self.req("GET", DEPLOY, headers={
