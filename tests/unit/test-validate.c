@@ -434,3 +434,95 @@ BERTH_TEST(validate_name_checkers)
     CHECK(berth_check_label_value("a b") != NULL);
     CHECK(berth_check_label_value(NULL) == NULL);
 }
+
+/* ---- Robustness: every member of every manifest, given the wrong type ---- */
+
+/* Replaces the n-th node (pre-order, below root) with v; returns true when
+ * it was found. */
+static bool replace_nth(cJSON *parent, int *n, cJSON *v)
+{
+    for (cJSON *it = parent->child; it; it = it->next) {
+        if ((*n)-- == 0) {
+            if (it->string)
+                v->string = strdup(it->string); /* the member keeps its name */
+            return cJSON_ReplaceItemViaPointer(parent, it, v);
+        }
+        if ((cJSON_IsObject(it) || cJSON_IsArray(it)) && replace_nth(it, n, v))
+            return true;
+    }
+    return false;
+}
+
+static bool delete_nth(cJSON *parent, int *n)
+{
+    for (cJSON *it = parent->child; it; it = it->next) {
+        if ((*n)-- == 0) {
+            cJSON_Delete(cJSON_DetachItemViaPointer(parent, it));
+            return true;
+        }
+        if ((cJSON_IsObject(it) || cJSON_IsArray(it)) && delete_nth(it, n))
+            return true;
+    }
+    return false;
+}
+
+static void mangle_all(const cJSON *orig)
+{
+    /* "0" stands in for a member that is left out altogether. */
+    static const char *const variants[] = {"null", "\"x\"", "-1", "1.5", "true", "[]", "[1]",
+                                           "{}", "{\"a\":1}", "0"};
+    for (int i = 0;; i++) {
+        bool found = false;
+        for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+            cJSON *obj = cJSON_Duplicate(orig, 1);
+            cJSON *val = cJSON_Parse(variants[v]);
+            int n = i;
+            found = replace_nth(obj, &n, val);
+            if (found && v + 1 == sizeof variants / sizeof variants[0]) {
+                cJSON_Delete(obj);
+                obj = cJSON_Duplicate(orig, 1);
+                n = i;
+                delete_nth(obj, &n);
+            }
+            if (!found) {
+                cJSON_Delete(val);
+                cJSON_Delete(obj);
+                break;
+            }
+            const berth_kind *k = berth_kind_of(orig);
+            cJSON *old = cJSON_Duplicate(orig, 1);
+            berth_default(k, obj);
+            berth_default(k, old);
+            berth_errlist errs = {0};
+            int rc = berth_validate(k, obj, NULL, &errs);
+            CHECK(rc == 0 || rc == BERTH_EINVAL);
+            CHECK((rc == 0) == (errs.n == 0));
+            berth_errlist_free(&errs);
+            berth_validate(k, obj, old, &errs);
+            berth_validate(k, old, obj, &errs);
+            berth_errlist_free(&errs);
+            (void)berth_spec_changed(old, obj);
+            cJSON_Delete(old);
+            cJSON_Delete(obj);
+        }
+        if (!found)
+            break;
+    }
+}
+
+BERTH_TEST(validate_survives_wrong_types)
+{
+    static const char *const files[] = {
+        "nginx-deployment.json", "pi-job.json", "hello-cronjob.json", "web-statefulset.json",
+        "my-service.json", "game-configmap.json", "dotfile-secret.json", "full-pod.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        cJSON *obj = vt_load(files[i]);
+        mangle_all(obj);
+        cJSON_Delete(obj);
+    }
+    for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
+        cJSON *obj = vt_json(bases[i].json);
+        mangle_all(obj);
+        cJSON_Delete(obj);
+    }
+}
