@@ -158,7 +158,7 @@ static void sb_value(sbuf *b, const cJSON *v)
         sb_puts(b, cJSON_IsTrue(v) ? "true" : "false");
     } else if (cJSON_IsNull(v)) {
         sb_puts(b, "null");
-    } else if (cJSON_IsObject(v) && all_strings(v)) {
+    } else if (cJSON_IsObject(v) && v->child && all_strings(v)) {
         sb_strmap(b, v);
     } else if (cJSON_IsArray(v) && all_strings(v)) {
         sb_puts(b, "[]string{");

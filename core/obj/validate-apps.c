@@ -185,7 +185,9 @@ static void statefulset(vctx *c, const cJSON *spec)
             vp_pop(c, m);
         }
     } else {
-        v_invalid_json(c, "updateStrategy", us, "must be 'RollingUpdate' or 'OnDelete'");
+        /* Kubernetes shows the whole strategy at spec.updateStrategy; the
+         * type alone says more. */
+        v_invalid_str(c, "updateStrategy.type", type, "must be 'RollingUpdate' or 'OnDelete'");
     }
     const cJSON *pol = v_obj(c, spec, "persistentVolumeClaimRetentionPolicy");
     if (pol) {
@@ -202,7 +204,10 @@ static void statefulset(vctx *c, const cJSON *spec)
     v_nonneg(c, spec, "replicas");
     v_nonneg(c, spec, "minReadySeconds");
     berth_validate_selector_match(c, spec, "statefulset", true, "");
+    /* Containers mount the claims made from volumeClaimTemplates by name. */
+    c->claim_templates = cJSON_GetObjectItemCaseSensitive(spec, "volumeClaimTemplates");
     always_template(c, spec, "StatefulSet", false);
+    c->claim_templates = NULL;
     v_nonneg(c, spec, "revisionHistoryLimit");
     const char *svc = v_str(c, spec, "serviceName");
     if (svc && *svc) {
@@ -221,8 +226,9 @@ static void statefulset(vctx *c, const cJSON *spec)
             v_required(c, "metadata.name", "name or generateName is required");
         else
             v_dns1123_label(c, "metadata.name", name);
+        const cJSON *tspec = v_obj(c, t, "spec");
         size_t m1 = vp_child(c, "spec");
-        berth_validate_pvc_spec(c, v_obj(c, t, "spec"));
+        berth_validate_pvc_spec(c, tspec);
         vp_pop(c, m1);
         vp_pop(c, m);
     }

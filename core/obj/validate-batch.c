@@ -131,8 +131,9 @@ static void cronjob(vctx *c, const cJSON *spec, const cJSON *ospec)
     if (cp && *cp && !v_oneof(cp, policies))
         v_unsupported(c, "concurrencyPolicy", cp, policies);
     const cJSON *jt = v_obj(c, spec, "jobTemplate");
-    size_t m = vp_child(c, "jobTemplate.spec");
+    size_t m = vp_child(c, "jobTemplate");
     const cJSON *jspec = v_obj(c, jt, "spec");
+    vp_child(c, "spec");
     job_spec(c, jspec);
     if (cJSON_GetObjectItemCaseSensitive(jspec, "selector"))
         v_invalid_json(c, "selector", cJSON_GetObjectItemCaseSensitive(jspec, "selector"),

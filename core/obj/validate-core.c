@@ -60,8 +60,8 @@ static void pod_update(vctx *c, const cJSON *spec, const cJSON *ospec)
 
 void berth_validate_pod(vctx *c, const cJSON *obj, const cJSON *old)
 {
-    size_t m = vp_child(c, "spec");
     const cJSON *spec = v_obj(c, obj, "spec");
+    size_t m = vp_child(c, "spec");
     berth_validate_pod_spec(c, spec);
     const cJSON *ospec = old ? cJSON_GetObjectItemCaseSensitive(old, "spec") : NULL;
     if (cJSON_IsObject(spec) && cJSON_IsObject(ospec))

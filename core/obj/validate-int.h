@@ -19,6 +19,8 @@ typedef struct vctx {
     berth_errlist *errs;
     const berth_kind *kind;
     size_t nerr; /* errors reported, counted even when storing one failed */
+    /* A StatefulSet's volumeClaimTemplates, whose names mounts may use. */
+    const cJSON *claim_templates;
     size_t len;
     char path[480];
 } vctx;

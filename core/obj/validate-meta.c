@@ -179,8 +179,8 @@ static void meta_update(vctx *c, const cJSON *meta, const cJSON *old)
 void berth_validate_meta(vctx *c, const cJSON *obj, const cJSON *old)
 {
     const char *m[BERTH_NAME_MSGS];
-    size_t mark = vp_child(c, "metadata");
     const cJSON *meta = v_obj(c, obj, "metadata");
+    size_t mark = vp_child(c, "metadata");
     char rule = name_rule(c->kind);
     const char *gen = v_str(c, meta, "generateName");
     if (gen && *gen) {

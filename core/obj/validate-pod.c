@@ -262,10 +262,16 @@ static void probe(vctx *c, const cJSON *ctr, const char *key, bool success_one)
     vp_pop(c, m);
 }
 
-static bool volume_named(const cJSON *vols, const char *name)
+static bool volume_named(vctx *c, const cJSON *vols, const char *name)
 {
     for (const cJSON *v = vols ? vols->child : NULL; v; v = v->next) {
         const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "name"));
+        if (n && strcmp(n, name) == 0)
+            return true;
+    }
+    const cJSON *t = cJSON_IsArray(c->claim_templates) ? c->claim_templates->child : NULL;
+    for (; t; t = t->next) {
+        const char *n = berth_obj_str(t, "metadata.name");
         if (n && strcmp(n, name) == 0)
             return true;
     }
@@ -280,7 +286,7 @@ static void volume_mounts(vctx *c, const cJSON *mounts, const cJSON *vols)
         const char *name = v_str(c, mt, "name");
         if (!name || !*name)
             v_required(c, "name", NULL);
-        if (!volume_named(vols, name ? name : ""))
+        if (!volume_named(c, vols, name ? name : ""))
             v_notfound_str(c, "name", name ? name : "");
         const char *path = v_str(c, mt, "mountPath");
         if (!path || !*path) {
@@ -325,8 +331,9 @@ static void container(vctx *c, const cJSON *ctr, const cJSON *vols, bool init)
     const char *policy = v_str(c, ctr, "terminationMessagePolicy");
     if (policy && *policy && !v_oneof(policy, tmp))
         v_unsupported(c, "terminationMessagePolicy", policy, tmp);
+    const cJSON *ports = v_arr(c, ctr, "ports");
     size_t m = vp_child(c, "ports");
-    container_ports(c, v_arr(c, ctr, "ports"));
+    container_ports(c, ports);
     vp_pop(c, m);
     const cJSON *vars = v_arr(c, ctr, "env");
     m = vp_child(c, "env");
@@ -496,8 +503,8 @@ void berth_validate_pod_template(vctx *c, const cJSON *tmpl)
         v_required(c, NULL, NULL);
         return;
     }
-    size_t m = vp_child(c, "metadata");
     const cJSON *meta = v_obj(c, tmpl, "metadata");
+    size_t m = vp_child(c, "metadata");
     const cJSON *labels = v_strmap(c, meta, "labels");
     size_t m1 = vp_child(c, "labels");
     v_labels(c, labels);
@@ -507,7 +514,8 @@ void berth_validate_pod_template(vctx *c, const cJSON *tmpl)
     v_annotations(c, ann);
     vp_pop(c, m1);
     vp_pop(c, m);
+    const cJSON *spec = v_obj(c, tmpl, "spec");
     m = vp_child(c, "spec");
-    berth_validate_pod_spec(c, v_obj(c, tmpl, "spec"));
+    berth_validate_pod_spec(c, spec);
     vp_pop(c, m);
 }

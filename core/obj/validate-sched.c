@@ -138,8 +138,9 @@ static void pod_affinity(vctx *c, const cJSON *pa)
         size_t m = vp_child(c, "preferredDuringSchedulingIgnoredDuringExecution");
         vp_index(c, i);
         weight(c, t);
+        const cJSON *term = v_obj(c, t, "podAffinityTerm");
         size_t m1 = vp_child(c, "podAffinityTerm");
-        pod_term(c, v_obj(c, t, "podAffinityTerm"));
+        pod_term(c, term);
         vp_pop(c, m1);
         vp_pop(c, m);
     }
