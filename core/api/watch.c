@@ -29,12 +29,6 @@ struct api_watch {
     struct event *timeout, *bookmark;
 };
 
-size_t api_watch_count(const berth_api *a);
-size_t api_watch_count(const berth_api *a)
-{
-    return a->nwatches;
-}
-
 static void unlink_watch(api_watch *w)
 {
     berth_api *a = w->a;
