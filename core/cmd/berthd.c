@@ -26,7 +26,8 @@ static void usage(FILE *f)
                "  --listen ADDR:PORT  where the API is served (default 127.0.0.1:6443)\n"
                "  --watch-history N   events kept for watches to resume from (default "
                "100000)\n"
-               "  --max-requests-inflight N  writes in flight before 429 (default 10000)\n");
+               "  --max-requests-inflight N  writes in flight before 429 (default 10000)\n"
+               "  --bookmark-interval SEC    between watch bookmarks (default 60)\n");
 }
 
 typedef struct daemon_state {
@@ -136,7 +137,7 @@ static int run_server(int argc, char **argv)
 {
     const char *dir = "/var/lib/berth";
     const char *listen = "127.0.0.1:6443";
-    long history = 0, inflight = 0;
+    long history = 0, inflight = 0, bookmarks = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
             dir = argv[++i];
@@ -148,6 +149,8 @@ static int run_server(int argc, char **argv)
             listen = argv[i] + 9;
         else if (!strcmp(argv[i], "--watch-history") && i + 1 < argc)
             history = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--bookmark-interval") && i + 1 < argc)
+            bookmarks = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--max-requests-inflight") && i + 1 < argc)
             inflight = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -203,7 +206,8 @@ static int run_server(int argc, char **argv)
     }
     berth_api_options ao = {.base = d.base, .store = store, .addr = addr, .port = port,
                             .token = token, .tls = tls,
-                            .max_inflight = inflight > 0 ? (unsigned)inflight : 0};
+                            .max_inflight = inflight > 0 ? (unsigned)inflight : 0,
+                            .bookmark_interval = bookmarks > 0 ? (int)bookmarks : 0};
     if ((err = berth_api_start(&ao, &d.api)) != 0) {
         fprintf(stderr, "berthd: cannot serve on %s: %s\n", listen, berth_strerror(err));
         goto out;

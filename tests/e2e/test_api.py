@@ -468,6 +468,30 @@ class ExpiredTest(ServerTestCase):
         self.assertEqual((e["object"]["code"], e["object"]["reason"]), (410, "Expired"))
 
 
+class BookmarkTest(ServerTestCase):
+    server_args = ("--bookmark-interval", "1")
+
+    def test_bookmark_then_resume(self):
+        req = self.server.request
+        _, _, lst = req("GET", NS + "/configmaps")
+        rv = lst["metadata"]["resourceVersion"]
+        w = self.server.watch(NS + "/configmaps?watch=true&allowWatchBookmarks=true"
+                                   "&resourceVersion=" + rv)
+        req("POST", NS + "/configmaps", {"metadata": {"name": "bm1"}})
+        self.assertEqual(w.next()["type"], "ADDED")
+        e = w.next()
+        w.close()
+        self.assertEqual(e["type"], "BOOKMARK")
+        self.assertEqual(e["object"]["kind"], "ConfigMap")
+        brv = e["object"]["metadata"]["resourceVersion"]
+        self.assertGreater(int(brv), int(rv))
+        req("POST", NS + "/configmaps", {"metadata": {"name": "bm2"}})
+        w = self.server.watch(NS + "/configmaps?watch=true&resourceVersion=" + brv)
+        e = w.next()
+        w.close()
+        self.assertEqual((e["type"], e["object"]["metadata"]["name"]), ("ADDED", "bm2"))
+
+
 class TooManyTest(ServerTestCase):
     server_args = ("--max-requests-inflight", "1")
 
