@@ -1,19 +1,264 @@
-/* berthd: the berth daemon. Subcommands: server (more to come). */
+/* berthd: the berth daemon. `berthd server` runs the API server on the
+ * embedded store, in one event loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "berth/api.h"
 #include "berth/berth.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: berthd server [--data-dir DIR] [--listen ADDR:PORT]\n"
-               "       berthd version\n");
+               "       berthd version\n"
+               "\n"
+               "  --data-dir DIR      state, admin token and kubeconfig (default "
+               "/var/lib/berth)\n"
+               "  --listen ADDR:PORT  where the API is served (default 127.0.0.1:6443)\n"
+               "  --watch-history N   events kept for watches to resume from (default "
+               "100000)\n"
+               "  --max-requests-inflight N  writes in flight before 429 (default 10000)\n"
+               "  --bookmark-interval SEC    between watch bookmarks (default 60)\n");
+}
+
+typedef struct daemon_state {
+    struct event_base *base;
+    berth_api *api;
+    struct event *deadline;
+    int stopping;
+} daemon_state;
+
+static void drained(void *arg)
+{
+    daemon_state *d = arg;
+    /* Give the last replies a moment to leave the socket buffers. */
+    struct timeval tv = {0, 100000};
+    event_base_loopexit(d->base, &tv);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    daemon_state *d = arg;
+    BERTH_WARN("berthd", "requests still in flight after 10s; stopping anyway");
+    event_base_loopbreak(d->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    daemon_state *d = arg;
+    if (d->stopping++) {
+        event_base_loopbreak(d->base);
+        return;
+    }
+    BERTH_INFO("berthd", "%s: finishing writes in flight and closing watches",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    struct timeval tv = {10, 0};
+    d->deadline = evtimer_new(d->base, on_deadline, d);
+    evtimer_add(d->deadline, &tv);
+    berth_api_shutdown(d->api, drained, d);
+}
+
+static int mkdirs(const char *dir)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return -1;
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* One server per data dir: an flock on DIR/berthd.lock, held for the life
+ * of the process, with our pid inside for the message of the next one. */
+static int lock_dir(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/berthd.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "berthd: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        if (n > 0)
+            pid[n] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        fprintf(stderr,
+                "berthd: another berthd server (pid %s) is already using the data dir %s; "
+                "stop it first or pass a different --data-dir\n",
+                pid[0] ? pid : "unknown", dir);
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        BERTH_WARN("berthd", "cannot record the pid in %s", path);
+    return fd;
+}
+
+static int parse_listen(const char *s, char *addr, size_t size, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || (size_t)(colon - s) >= size)
+        return -1;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535)
+        return -1;
+    size_t n = (size_t)(colon - s);
+    if (s[0] == '[' && colon[-1] == ']') { /* [::1]:6443 */
+        s++;
+        n -= 2;
+    }
+    memcpy(addr, s, n);
+    addr[n] = 0;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static int run_server(int argc, char **argv)
+{
+    const char *dir = "/var/lib/berth";
+    const char *listen = "127.0.0.1:6443";
+    long history = 0, inflight = 0, bookmarks = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
+            dir = argv[++i];
+        else if (!strncmp(argv[i], "--data-dir=", 11))
+            dir = argv[i] + 11;
+        else if (!strcmp(argv[i], "--listen") && i + 1 < argc)
+            listen = argv[++i];
+        else if (!strncmp(argv[i], "--listen=", 9))
+            listen = argv[i] + 9;
+        else if (!strcmp(argv[i], "--watch-history") && i + 1 < argc)
+            history = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--bookmark-interval") && i + 1 < argc)
+            bookmarks = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--max-requests-inflight") && i + 1 < argc)
+            inflight = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "berthd server: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    char addr[256];
+    uint16_t port;
+    if (parse_listen(listen, addr, sizeof addr, &port) != 0) {
+        fprintf(stderr, "berthd server: --listen wants ADDR:PORT (like 127.0.0.1:6443), "
+                        "not '%s'\n", listen);
+        return 2;
+    }
+    if (mkdirs(dir) != 0) {
+        fprintf(stderr, "berthd: cannot create the data dir %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    int lockfd = lock_dir(dir);
+    if (lockfd < 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    int rc = 1;
+    daemon_state d = {0};
+    berth_store *store = NULL;
+    struct event *sigterm = NULL, *sigint = NULL;
+    struct ssl_ctx_st *tls = NULL;
+    char *ca_pem = NULL;
+    char storedir[4096], token[160], server[320];
+    d.base = event_base_new();
+    snprintf(storedir, sizeof storedir, "%s/store", dir);
+    berth_mem_options mo = {.dir = storedir, .base = d.base,
+                            .history = history > 0 ? (size_t)history : 0};
+    int err = d.base ? berth_store_mem_open(&mo, &store) : BERTH_ENOMEM;
+    if (err) {
+        fprintf(stderr, "berthd: cannot open the store in %s: %s\n", storedir,
+                berth_strerror(err));
+        goto out;
+    }
+    if ((err = berth_api_admin_token(dir, token, sizeof token)) != 0) {
+        fprintf(stderr, "berthd: cannot set up the admin token in %s: %s\n", dir,
+                berth_strerror(err));
+        goto out;
+    }
+    if ((err = berth_api_tls_setup(dir, addr, &tls, &ca_pem)) != 0) {
+        fprintf(stderr, "berthd: cannot set up TLS in %s/pki: %s\n", dir,
+                berth_strerror(err));
+        goto out;
+    }
+    berth_api_options ao = {.base = d.base, .store = store, .addr = addr, .port = port,
+                            .token = token, .tls = tls,
+                            .max_inflight = inflight > 0 ? (unsigned)inflight : 0,
+                            .bookmark_interval = bookmarks > 0 ? (int)bookmarks : 0};
+    if ((err = berth_api_start(&ao, &d.api)) != 0) {
+        fprintf(stderr, "berthd: cannot serve on %s: %s\n", listen, berth_strerror(err));
+        goto out;
+    }
+    bool v6 = strchr(addr, ':') != NULL;
+    snprintf(server, sizeof server, "https://%s%s%s:%u", v6 ? "[" : "", addr, v6 ? "]" : "",
+             berth_api_port(d.api));
+    if ((err = berth_api_write_kubeconfig(dir, server, ca_pem, token)) != 0) {
+        fprintf(stderr, "berthd: cannot write %s/admin.kubeconfig: %s\n", dir,
+                berth_strerror(err));
+        goto out;
+    }
+    explicit_bzero(token, sizeof token);
+    sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
+    sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
+    evsignal_add(sigterm, NULL);
+    evsignal_add(sigint, NULL);
+    BERTH_INFO("berthd", "ready: serving the Kubernetes API on %s (data dir %s, "
+                         "kubeconfig %s/admin.kubeconfig)", server, dir, dir);
+    event_base_dispatch(d.base);
+    rc = 0;
+out:
+    /* The store first: its last write callbacks still answer clients. */
+    berth_store_close(store);
+    berth_api_free(d.api);
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    if (d.deadline)
+        event_free(d.deadline);
+    if (d.base)
+        event_base_free(d.base);
+    SSL_CTX_free(tls);
+    free(ca_pem);
+    close(lockfd);
+    if (rc == 0)
+        BERTH_INFO("berthd", "stopped");
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "version") == 0) {
         printf("berthd %s (Kubernetes API %s)\n", BERTH_VERSION, BERTH_KUBE_VERSION);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "server") == 0)
+        return run_server(argc, argv);
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        usage(stdout);
         return 0;
     }
     usage(stderr);

@@ -18,6 +18,7 @@ typedef enum berth_field_err_type {
     BERTH_FIELD_DUPLICATE,   /* "FieldValueDuplicate", "Duplicate value" */
     BERTH_FIELD_FORBIDDEN,   /* "FieldValueForbidden", "Forbidden" */
     BERTH_FIELD_TOOLONG,     /* "FieldValueTooLong", "Too long" */
+    BERTH_FIELD_NOTFOUND,    /* "FieldValueNotFound", "Not found" */
 } berth_field_err_type;
 
 typedef struct berth_field_error {
@@ -60,6 +61,8 @@ bool berth_spec_changed(const cJSON *old, const cJSON *obj);
  * static explanation in Kubernetes' words. */
 const char *berth_check_dns1123_subdomain(const char *s);
 const char *berth_check_dns1123_label(const char *s);
+/* Service names: a DNS-1035 label (starts with a letter). */
+const char *berth_check_dns1035_label(const char *s);
 const char *berth_check_label_key(const char *s);
 const char *berth_check_label_value(const char *s);
 

@@ -1,0 +1,610 @@
+/* The HTTP front: evhttp setup, connection accounting, authentication, the
+ * request limits, dispatch by route and verb, and replies. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "api/api-int.h"
+#include "berth/berth.h"
+#include "berth/log.h"
+
+#define MAX_URI 8192
+#define MAX_DEPTH 100
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- Connections: counted so that idle ones cannot take every fd. ---- */
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    berth_api *a = arg;
+    for (size_t i = 0; i < a->nconns; i++)
+        if (a->conns[i].evcon == evcon) {
+            api_watch *w = a->conns[i].watch;
+            a->conns[i] = a->conns[--a->nconns];
+            if (w)
+                api_watch_conn_gone(w);
+            return;
+        }
+}
+
+void api_conn_set_watch(berth_api *a, struct evhttp_connection *evcon, api_watch *w)
+{
+    for (size_t i = 0; i < a->nconns; i++)
+        if (a->conns[i].evcon == evcon) {
+            a->conns[i].watch = w;
+            return;
+        }
+}
+
+/* Returns false when the connection is new and over the cap. */
+static bool conn_track(berth_api *a, struct evhttp_connection *evcon)
+{
+    if (!evcon)
+        return true;
+    for (size_t i = 0; i < a->nconns; i++)
+        if (a->conns[i].evcon == evcon)
+            return true;
+    if (a->nconns >= a->o.max_conns)
+        return false;
+    if (a->nconns == a->conns_cap) {
+        size_t cap = a->conns_cap ? a->conns_cap * 2 : 64;
+        struct api_conn *n = realloc(a->conns, cap * sizeof *n);
+        if (!n)
+            return false;
+        a->conns = n;
+        a->conns_cap = cap;
+    }
+    a->conns[a->nconns++] = (struct api_conn){evcon, NULL};
+    /* Replies leave in more than one write (TLS records, chunks); without
+     * this, Nagle and delayed ACKs add 40 ms to a round trip. */
+    int one = 1;
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    evhttp_connection_set_closecb(evcon, conn_closed, a);
+    return true;
+}
+
+/* accept() failing with EMFILE would otherwise spin the loop: pause
+ * accepting for a second; the read timeout frees idle connections. */
+static void relisten(evutil_socket_t fd, short what, void *arg)
+{
+    berth_api *a = arg;
+    if (a->sock && !a->draining)
+        evconnlistener_enable(evhttp_bound_socket_get_listener(a->sock));
+}
+
+static void accept_error(struct evconnlistener *l, void *arg)
+{
+    berth_api *a = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    BERTH_WARN("api", "accept failed: %s; pausing new connections for 1s",
+               strerror(e));
+    evconnlistener_disable(l);
+    struct timeval tv = {1, 0};
+    event_add(a->relisten, &tv);
+}
+
+/* ---- Requests. ---- */
+
+static void req_free(api_req *r)
+{
+    berth_api *a = r->api;
+    evhttp_clear_headers(&r->q);
+    cJSON_Delete(r->body);
+    berth_errlist_free(&r->errs);
+    bool counted = r->inflight_counted;
+    free(r);
+    if (counted && --a->inflight == 0 && a->draining && a->drained) {
+        void (*cb)(void *) = a->drained;
+        a->drained = NULL;
+        cb(a->drained_arg);
+    }
+}
+
+void api_req_detach(api_req *r)
+{
+    api_metrics_count(r->api, r->verb, r->rt.kind ? r->rt.kind->resource : "", 200,
+                      now_ns() - r->t0_ns);
+    req_free(r);
+}
+
+void api_req_hold(api_req *r)
+{
+    if (!r->inflight_counted) {
+        r->inflight_counted = true;
+        r->api->inflight++;
+    }
+}
+
+size_t berth_api_inflight(const berth_api *a)
+{
+    return a->inflight;
+}
+
+const char *api_query(api_req *r, const char *name)
+{
+    return evhttp_find_header(&r->q, name);
+}
+
+void api_reply(api_req *r, int code, struct evbuffer *b, const char *ctype)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    evhttp_add_header(h, "Content-Type", ctype ? ctype : "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-cache, private");
+    evhttp_send_reply(r->req, code, NULL, b);
+    api_metrics_count(r->api, r->verb,
+                      r->rt.kind ? r->rt.kind->resource : "", code,
+                      now_ns() - r->t0_ns);
+    if (b)
+        evbuffer_free(b);
+    req_free(r);
+}
+
+static const char *default_message(api_req *r, int err, char *buf, size_t size)
+{
+    const berth_kind *k = r->rt.kind;
+    char q[96];
+    if (!k)
+        return NULL;
+    api_qualified(k, q, sizeof q);
+    const char *name = r->rt.name[0] ? r->rt.name : berth_obj_name(r->body);
+    if (!name)
+        name = "";
+    switch (err) {
+    case BERTH_ENOTFOUND:
+        snprintf(buf, size, "%s \"%s\" not found", q, name);
+        return buf;
+    case BERTH_EEXISTS:
+        snprintf(buf, size, "%s \"%s\" already exists", q, name);
+        return buf;
+    case BERTH_ECONFLICT:
+        snprintf(buf, size,
+                 "Operation cannot be fulfilled on %s \"%s\": the object has been "
+                 "modified; please apply your changes to the latest version and "
+                 "try again", q, name);
+        return buf;
+    default:
+        return NULL;
+    }
+}
+
+void api_reply_error(api_req *r, int err, const char *fmt, ...)
+{
+    char msg[1024];
+    const char *m = NULL;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        m = msg;
+    } else if (r->msg[0]) {
+        m = r->msg;
+    } else {
+        m = default_message(r, err, msg, sizeof msg);
+        if (!m)
+            m = berth_strerror(err);
+    }
+    const berth_kind *k = r->rt.kind;
+    const char *name = r->rt.name[0] ? r->rt.name : berth_obj_name(r->body);
+    /* Invalid names the Kind ("Deployment"); the rest the resource. */
+    const char *kind = k ? (err == BERTH_EINVAL ? k->kind : k->resource) : NULL;
+    struct evbuffer *b = evbuffer_new();
+    api_status_write(b, err, m, name, k ? k->group : NULL, kind,
+                     r->errs.n ? &r->errs : NULL);
+    api_reply(r, api_status_of(err).code, b, NULL);
+}
+
+/* ---- Authentication. ---- */
+
+static bool authorized(berth_api *a, struct evhttp_request *req)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                       "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    const char *t = h + 7;
+    size_t n = strlen(t);
+    /* Constant time in the token's length: every byte is compared. */
+    unsigned char diff = n != a->token_len;
+    for (size_t i = 0; i < a->token_len; i++)
+        diff |= (unsigned char)(a->token[i] ^ (i < n ? t[i] : 0));
+    return diff == 0;
+}
+
+/* ---- Plain documents. ---- */
+
+static void reply_text(api_req *r, int code, const char *text, const char *ctype)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, text, strlen(text));
+    api_reply(r, code, b, ctype);
+}
+
+static void serve_version(api_req *r)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b,
+                        "{\"major\":\"1\",\"minor\":\"32\",\"gitVersion\":\"%s-berth\","
+                        "\"gitCommit\":\"berth-%s\",\"gitTreeState\":\"clean\","
+                        "\"buildDate\":\"1970-01-01T00:00:00Z\",\"goVersion\":\"none\","
+                        "\"compiler\":\"cc\",\"platform\":\"linux/%s\"}",
+                        BERTH_KUBE_VERSION, BERTH_VERSION,
+#if defined(__x86_64__)
+                        "amd64"
+#elif defined(__aarch64__)
+                        "arm64"
+#else
+                        "unknown"
+#endif
+    );
+    api_reply(r, 200, b, NULL);
+}
+
+static bool method_is(api_req *r, enum evhttp_cmd_type m)
+{
+    return r->method == m;
+}
+
+static const char *verb_of(api_req *r)
+{
+    switch (r->method) {
+    case EVHTTP_REQ_GET:
+        if (r->rt.type == API_R_COLLECTION) {
+            const char *w = api_query(r, "watch");
+            return w && (!strcmp(w, "true") || !strcmp(w, "1")) ? "watch" : "list";
+        }
+        return "get";
+    case EVHTTP_REQ_POST: return "create";
+    case EVHTTP_REQ_PUT: return "update";
+    case EVHTTP_REQ_PATCH: return "patch";
+    case EVHTTP_REQ_DELETE: return "delete";
+    default: return "other";
+    }
+}
+
+static void dispatch_object(api_req *r)
+{
+    const berth_kind *k = r->rt.kind;
+    const char *sub = r->rt.sub;
+    bool get = method_is(r, EVHTTP_REQ_GET), put = method_is(r, EVHTTP_REQ_PUT),
+         patch = method_is(r, EVHTTP_REQ_PATCH);
+    if (!sub[0]) {
+        if (get)
+            return api_serve_object(r);
+        if (put)
+            return api_serve_update(r);
+        if (patch)
+            return api_serve_patch(r);
+        if (method_is(r, EVHTTP_REQ_DELETE))
+            return api_serve_delete(r);
+    } else if (!strcmp(sub, "status") && (k->subresources & BERTH_SUB_STATUS)) {
+        if (get)
+            return api_serve_object(r);
+        if (put)
+            return api_serve_update(r);
+        if (patch)
+            return api_serve_patch(r);
+    } else if (!strcmp(sub, "scale") && (k->subresources & BERTH_SUB_SCALE)) {
+        r->scale_reply = true;
+        if (get)
+            return api_serve_object(r);
+        if (put)
+            return api_serve_update(r);
+        if (patch)
+            return api_serve_patch(r);
+    } else if (!strcmp(sub, "finalize") && (k->subresources & BERTH_SUB_FINALIZE)) {
+        if (put)
+            return api_serve_update(r);
+    } else if (!strcmp(sub, "binding") && (k->subresources & BERTH_SUB_BINDING)) {
+        if (method_is(r, EVHTTP_REQ_POST))
+            return api_serve_binding(r);
+    } else if (!strcmp(sub, "log") && (k->subresources & BERTH_SUB_LOG)) {
+        if (get)
+            return api_reply_error(r, BERTH_EUNAVAILABLE,
+                                   "pods/log is not served yet: no node agent "
+                                   "streams container logs to this server");
+    } else {
+        return api_reply_error(r, BERTH_ENOTFOUND, "the server could not find the "
+                                                   "requested resource");
+    }
+    api_reply_error(r, BERTH_EMETHOD, "the server does not allow this method on the "
+                                      "requested resource");
+}
+
+static void dispatch(api_req *r)
+{
+    switch (r->rt.type) {
+    case API_R_COLLECTION:
+        if (method_is(r, EVHTTP_REQ_GET)) {
+            if (!strcmp(r->verb, "watch"))
+                return api_serve_watch(r);
+            return api_serve_list(r);
+        }
+        if (method_is(r, EVHTTP_REQ_POST) && (r->rt.ns[0] || !r->rt.kind->namespaced))
+            return api_serve_create(r);
+        return api_reply_error(r, BERTH_EMETHOD, "the server does not allow this method "
+                                                 "on the requested resource");
+    case API_R_OBJECT:
+        return dispatch_object(r);
+    default:
+        break;
+    }
+    if (!method_is(r, EVHTTP_REQ_GET) && !method_is(r, EVHTTP_REQ_HEAD))
+        return api_reply_error(r, BERTH_EMETHOD, "the server does not allow this method "
+                                                 "on the requested resource");
+    switch (r->rt.type) {
+    case API_R_VERSION:
+        return serve_version(r);
+    case API_R_HEALTH:
+        return reply_text(r, r->api->draining ? 503 : 200,
+                          r->api->draining ? "shutting down" : "ok", "text/plain");
+    case API_R_METRICS:
+        return api_serve_metrics(r);
+    default:
+        return api_serve_discovery(r);
+    }
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    berth_api *a = arg;
+    api_req *r = calloc(1, sizeof *r);
+    if (!r) {
+        evhttp_send_error(req, 503, NULL);
+        return;
+    }
+    r->api = a;
+    r->req = req;
+    r->t0_ns = now_ns();
+    r->method = evhttp_request_get_command(req);
+    TAILQ_INIT(&r->q);
+    r->verb = "other";
+    if (!conn_track(a, evhttp_request_get_connection(req))) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        return api_reply_error(r, BERTH_EUNAVAILABLE, "too many open connections");
+    }
+    if (a->draining)
+        return api_reply_error(r, BERTH_EUNAVAILABLE, "the server is shutting down");
+    const char *uri = evhttp_request_get_uri(req);
+    if (!uri || strlen(uri) > MAX_URI)
+        return api_reply_error(r, BERTH_EBADREQUEST, "request URI too long");
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+    const char *path = u ? evhttp_uri_get_path(u) : NULL;
+    const char *query = u ? evhttp_uri_get_query(u) : NULL;
+    if (!path)
+        return api_reply_error(r, BERTH_EBADREQUEST, "malformed request URI");
+    if (query && evhttp_parse_query_str(query, &r->q) != 0)
+        return api_reply_error(r, BERTH_EBADREQUEST, "malformed query string");
+    size_t plen = 0;
+    char *dpath = evhttp_uridecode(path, 0, &plen);
+    if (!dpath || strlen(dpath) != plen) {
+        free(dpath);
+        return api_reply_error(r, BERTH_EBADREQUEST, "malformed request path");
+    }
+    int rc = api_route_parse(dpath, &r->rt);
+    free(dpath);
+    r->verb = verb_of(r);
+    r->table = api_wants_table(
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Accept"));
+    bool open = r->rt.type == API_R_HEALTH || r->rt.type == API_R_VERSION;
+    if (!open && !authorized(a, req)) {
+        r->rt.kind = NULL;
+        r->rt.name[0] = 0;
+        return api_reply_error(r, BERTH_EUNAUTHORIZED, "Unauthorized");
+    }
+    if (rc != 0) {
+        r->rt.name[0] = 0;
+        return api_reply_error(r, BERTH_ENOTFOUND,
+                               "the server could not find the requested resource");
+    }
+    if ((r->rt.type == API_R_OBJECT || r->rt.type == API_R_COLLECTION) &&
+        a->inflight >= a->o.max_inflight) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        return api_reply_error(r, BERTH_ETOOMANY, "Too many requests, please try again "
+                                                  "later.");
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t blen = evbuffer_get_length(in);
+    if (blen > a->o.max_body)
+        return api_reply_error(r, BERTH_ETOOLARGE,
+                               "the request body of %zu bytes is larger than the "
+                               "limit of %zu bytes", blen, a->o.max_body);
+    if (blen && api_json_too_deep((const char *)evbuffer_pullup(in, -1), blen, MAX_DEPTH))
+        return api_reply_error(r, BERTH_EBADREQUEST,
+                               "the request body nests deeper than %d levels", MAX_DEPTH);
+    dispatch(r);
+}
+
+/* ---- Lifecycle. ---- */
+
+/* Every accepted connection speaks TLS when the server has a context. */
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+    berth_api *a = arg;
+    SSL *ssl = SSL_new(a->o.tls);
+    if (!ssl)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (bev)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static void bootstrap_done(void *arg, const berth_store_result *res)
+{
+    if (res->err && res->err != BERTH_EEXISTS)
+        BERTH_WARN("api", "cannot create namespace %s: %s", (const char *)arg,
+                   berth_strerror(res->err));
+}
+
+/* The namespaces every Kubernetes cluster has, created when missing. */
+static void bootstrap(berth_api *a)
+{
+    static const char *const names[] = {"default", "kube-system", "kube-public",
+                                        "kube-node-lease"};
+    const berth_kind *k = berth_kind_find("v1", "Namespace");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char key[128], uid[37], ts[32];
+        berth_obj_key(k, NULL, names[i], key, sizeof key);
+        api_uuid4(uid);
+        api_time_format((int64_t)time(NULL), ts, sizeof ts);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "apiVersion", "v1");
+        cJSON_AddStringToObject(o, "kind", "Namespace");
+        cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+        cJSON_AddStringToObject(md, "name", names[i]);
+        cJSON_AddStringToObject(md, "uid", uid);
+        cJSON_AddStringToObject(md, "creationTimestamp", ts);
+        cJSON_AddNumberToObject(md, "generation", 1);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "status"), "phase", "Active");
+        berth_val *v = NULL;
+        if (api_obj_encode(o, &v) == 0) {
+            /* An existing namespace answers EEXISTS; nothing else to do. */
+            berth_store_create(a->store, key, v, bootstrap_done, (void *)names[i]);
+            berth_val_unref(v);
+        }
+        cJSON_Delete(o);
+    }
+}
+
+int berth_api_start(const berth_api_options *o, berth_api **out)
+{
+    berth_api *a = calloc(1, sizeof *a);
+    if (!a)
+        return BERTH_ENOMEM;
+    a->o = *o;
+    a->base = o->base;
+    a->store = o->store;
+    if (!a->o.max_body)
+        a->o.max_body = 3u << 20;
+    if (!a->o.max_headers)
+        a->o.max_headers = 64u << 10;
+    if (!a->o.max_conns)
+        a->o.max_conns = 4096;
+    if (!a->o.read_timeout)
+        a->o.read_timeout = 60;
+    if (!a->o.watch_buffer)
+        a->o.watch_buffer = 8u << 20;
+    if (!a->o.bookmark_interval)
+        a->o.bookmark_interval = 60;
+    if (!a->o.max_inflight)
+        a->o.max_inflight = 10000;
+    /* Keep fds for the store, logs and the listener out of the cap. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < a->o.max_conns + 64u)
+            a->o.max_conns = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
+    }
+    a->o.token = NULL;
+    snprintf(a->token, sizeof a->token, "%s", o->token ? o->token : "");
+    a->token_len = strlen(a->token);
+    a->o.addr = NULL;
+    a->started = (int64_t)time(NULL);
+    a->http = evhttp_new(a->base);
+    a->relisten = event_new(a->base, -1, 0, relisten, a);
+    if (!a->http || !a->relisten || a->token_len < 16) {
+        int rc = a->token_len < 16 ? BERTH_EINVAL : BERTH_ENOMEM;
+        berth_api_free(a);
+        return rc;
+    }
+    api_metrics_new(a);
+    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+    /* Bodies a little past the limit still reach the handler, which answers
+     * with a Status; far past it evhttp refuses them without reading. */
+    evhttp_set_max_body_size(a->http, (ev_ssize_t)(a->o.max_body * 2));
+    evhttp_set_max_headers_size(a->http, (ev_ssize_t)a->o.max_headers);
+    evhttp_set_timeout(a->http, a->o.read_timeout);
+    evhttp_set_default_content_type(a->http, "application/json");
+    evhttp_set_gencb(a->http, on_request, a);
+    if (a->o.tls)
+        evhttp_set_bevcb(a->http, tls_bev, a);
+    a->sock = evhttp_bind_socket_with_handle(a->http, o->addr ? o->addr : "127.0.0.1",
+                                             o->port);
+    if (!a->sock) {
+        BERTH_ERROR("api", "cannot listen on %s:%u: %s", o->addr ? o->addr : "127.0.0.1",
+                    o->port, strerror(errno));
+        berth_api_free(a);
+        return BERTH_EIO;
+    }
+    struct evconnlistener *l = evhttp_bound_socket_get_listener(a->sock);
+    evconnlistener_set_error_cb(l, accept_error);
+    evutil_socket_t fd = evhttp_bound_socket_get_fd(a->sock);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    bootstrap(a);
+    *out = a;
+    return 0;
+}
+
+uint16_t berth_api_port(const berth_api *a)
+{
+    return a->port;
+}
+
+void berth_api_shutdown(berth_api *a, void (*done)(void *arg), void *arg)
+{
+    a->draining = true;
+    if (a->sock) {
+        evhttp_del_accept_socket(a->http, a->sock);
+        a->sock = NULL;
+    }
+    api_watch_close_all(a);
+    if (a->inflight == 0) {
+        if (done)
+            done(arg);
+        return;
+    }
+    a->drained = done;
+    a->drained_arg = arg;
+}
+
+void berth_api_free(berth_api *a)
+{
+    if (!a)
+        return;
+    a->draining = true;
+    api_watch_close_all(a);
+    if (a->http)
+        evhttp_free(a->http);
+    if (a->relisten)
+        event_free(a->relisten);
+    api_metrics_free(a);
+    free(a->conns);
+    explicit_bzero(a->token, sizeof a->token);
+    free(a);
+}

@@ -1,0 +1,64 @@
+/* The berth API server: the Kubernetes REST API on libevent's evhttp, over a
+ * berth_store. One event loop; every handler is non-blocking. */
+#ifndef BERTH_API_H
+#define BERTH_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "berth/store.h"
+
+struct event_base;
+struct ssl_ctx_st;
+
+typedef struct berth_api berth_api;
+
+typedef struct berth_api_options {
+    struct event_base *base; /* the loop the store also runs on */
+    berth_store *store;      /* borrowed; must outlive the server */
+    const char *addr;        /* listen address, "127.0.0.1" */
+    uint16_t port;           /* 0 picks a free port (see berth_api_port) */
+    const char *token;       /* the admin bearer token; copied */
+    size_t max_body;         /* request body limit (0: 3 MiB) */
+    size_t max_headers;      /* request line and headers limit (0: 64 KiB) */
+    unsigned max_conns;      /* open connections served (0: 4096) */
+    int read_timeout;        /* seconds a connection may stay silent (0: 60) */
+    size_t watch_buffer;     /* output bytes a watcher may owe (0: 8 MiB) */
+    int bookmark_interval;   /* seconds between watch bookmarks (0: 60) */
+    unsigned max_inflight;   /* requests waiting for the store before new
+                              * ones get 429 TooManyRequests (0: 10000) */
+    struct ssl_ctx_st *tls;  /* serve https with this SSL_CTX (borrowed, must
+                              * outlive the server); NULL serves plain http */
+} berth_api_options;
+
+/* Binds the listener and starts serving on o->base. On success *out is
+ * owned by the caller and released with berth_api_free, after the loop no
+ * longer runs the server's callbacks. Returns BERTH_EIO when the address
+ * cannot be bound. */
+int berth_api_start(const berth_api_options *o, berth_api **out);
+/* The port actually bound (useful with port 0). */
+uint16_t berth_api_port(const berth_api *a);
+/* Stops accepting connections and ends every watch stream. Requests in
+ * flight keep going; done (may be NULL) runs once none is left, on the loop. */
+void berth_api_shutdown(berth_api *a, void (*done)(void *arg), void *arg);
+/* Requests still waiting for the store. */
+size_t berth_api_inflight(const berth_api *a);
+/* Frees the server and every connection it still has. */
+void berth_api_free(berth_api *a);
+
+/* Reads DIR/admin.token, or creates it (mode 0600) with 32 random bytes in
+ * hex. Writes the NUL-terminated token into tok (size >= 65). */
+int berth_api_admin_token(const char *dir, char *tok, size_t size);
+/* Loads, or on first use makes, DIR/pki: a private CA (ca.crt, ca.key) and
+ * a server certificate (server.crt, server.key) valid for 127.0.0.1, ::1,
+ * localhost and addr. On success *ctx is an SSL_CTX the caller frees with
+ * SSL_CTX_free, and *ca_pem the CA certificate in PEM, freed with free(). */
+int berth_api_tls_setup(const char *dir, const char *addr, struct ssl_ctx_st **ctx,
+                        char **ca_pem);
+/* Writes DIR/admin.kubeconfig (mode 0600): cluster "berth" at server (with
+ * ca_pem as certificate-authority-data when not NULL), user "admin" with
+ * token, context "berth" as current-context. */
+int berth_api_write_kubeconfig(const char *dir, const char *server, const char *ca_pem,
+                               const char *token);
+
+#endif
