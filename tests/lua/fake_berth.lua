@@ -10,6 +10,13 @@
 
 local M = {}
 
+-- Modules loaded before this one (busted's own); everything required later,
+-- such as the controllers' lib/ modules, is unloaded by M.load so each
+-- controller gets them afresh, bound to the current fake as in the host's
+-- one Lua state per controller.
+local preloaded = {}
+for name in pairs(package.loaded) do preloaded[name] = true end
+
 local array_mt = { __name = "berth.array" }
 local null = setmetatable({}, { __name = "berth.null", __tostring = function() return "null" end })
 
@@ -529,6 +536,11 @@ end
 
 -- Loads a controller file (relative to the source tree) as the host would.
 function M.load(path)
+  for name in pairs(package.loaded) do
+    if not preloaded[name] and name ~= "berth" and name ~= "fake_berth" then
+      package.loaded[name] = nil
+    end
+  end
   local chunk = assert(loadfile(path, "t"))
   local ctl = chunk()
   assert(type(ctl) == "table" and type(ctl.reconcile) == "function",
