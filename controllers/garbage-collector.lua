@@ -35,6 +35,9 @@ local WATCHED = {}
 for _, k in ipairs(KINDS) do WATCHED[k] = true end
 
 local ARRIVAL_GRACE = 5
+-- Dependents handled in one pass over an owner; the rest follow in the
+-- next, so an owner of thousands does not hold a worker for long.
+local BURST = 500
 
 local ORPHAN = "orphan"
 local FOREGROUND = "foregroundDeletion"
@@ -166,7 +169,12 @@ end
 -- owner loses its finalizer.
 local function orphan(owner)
   local uid = owner.metadata.uid
-  for _, dep in ipairs(dependents(owner)) do
+  local deps = dependents(owner)
+  for i, dep in ipairs(deps) do
+    if i > BURST then
+      berth.requeue_after(0)
+      return true
+    end
     if not check_write(ownership.release(uid, dep)) then return false end
   end
   return remove_finalizer(owner, ORPHAN)
@@ -176,8 +184,16 @@ end
 -- once none that blocks its deletion is left.
 local function foreground(owner)
   local uid = owner.metadata.uid
+  local busy = 0
   for _, dep in ipairs(dependents(owner)) do
-    if not collect(dep) then return false end
+    if not dep.metadata.deletionTimestamp then
+      busy = busy + 1
+      if busy > BURST then
+        berth.requeue_after(0)
+        return true
+      end
+      if not collect(dep) then return false end
+    end
   end
   for _, dep in ipairs(dependents(owner)) do
     local ref = ref_to(dep, uid)

@@ -22,6 +22,8 @@ local FINALIZER = "kubernetes"
 -- Seconds between looks at a namespace whose content is still going, in
 -- case no removal event arrives (an object held by a finalizer).
 local RECHECK = 15
+-- Deletions in one pass; the rest follow in the next.
+local BURST = 500
 
 local function set_condition(conds, type_, failed, reason, message)
   local old
@@ -40,16 +42,19 @@ local function set_condition(conds, type_, failed, reason, message)
   return out
 end
 
--- Deletes what is left in the namespace. Returns a summary of what remains
--- (counts by kind, counts by finalizer) and the first delete failure.
+-- Deletes what is left in the namespace, up to BURST objects. Returns a
+-- summary of what remains (counts by kind, counts by finalizer), the first
+-- delete failure, and whether the burst ran out.
 local function delete_content(ns)
   local left, held, failure = {}, {}, nil
+  local budget = BURST
   for _, kind in ipairs(KINDS) do
     for _, o in ipairs(berth.list(kind, ns)) do
       local md = o.metadata
       left[kind] = (left[kind] or 0) + 1
       for _, f in ipairs(md.finalizers or {}) do held[f] = (held[f] or 0) + 1 end
-      if not md.deletionTimestamp then
+      if not md.deletionTimestamp and budget > 0 then
+        budget = budget - 1
         local ok, msg, reason = berth.delete(kind, ns, md.name,
           { propagationPolicy = "Background", preconditions = { uid = md.uid } })
         if ok or reason == "NotFound" then
@@ -63,7 +68,7 @@ local function delete_content(ns)
     end
     if left[kind] == 0 then left[kind] = nil end
   end
-  return left, held, failure
+  return left, held, failure, budget == 0
 end
 
 -- Counts as "Pod has 3 resource instances, ..." (fmt takes the key and
@@ -115,7 +120,7 @@ local function reconcile(req)
   end
 
   local name = nsobj.metadata.name
-  local left, held, failure = delete_content(name)
+  local left, held, failure, more = delete_content(name)
   local conds = status.conditions or berth.array({})
   conds = set_condition(conds, "NamespaceDeletionContentFailure", failure ~= nil,
     failure and "ContentDeletionFailed" or "ContentDeleted",
@@ -133,7 +138,7 @@ local function reconcile(req)
 
   if failure then error(failure) end
   if next(left) then
-    berth.requeue_after(RECHECK)
+    berth.requeue_after(more and 0 or RECHECK)
     return
   end
 

@@ -206,4 +206,17 @@ describe("garbage collector", function()
       assert.are.equal(0, berth.count("Pod"))
     end
   end)
+
+  it("handles a large foreground owner in bursts", function()
+    local rs = obj("ReplicaSet", "big")
+    for i = 1, 1200 do obj("Pod", "p-" .. i, { rs }) end
+    berth.advance(60)
+    berth.delete("ReplicaSet", NS, "big", { propagationPolicy = "Foreground" })
+    assert.are.equal(0, fake.reconcile(gc, "ReplicaSet/default/big"))
+    assert.are.equal(700, berth.count("Pod"))
+    fake.reconcile(gc, "ReplicaSet/default/big")
+    fake.reconcile(gc, "ReplicaSet/default/big")
+    assert.are.equal(0, berth.count("Pod"))
+    assert.is_nil(berth.get("ReplicaSet", NS, "big"))
+  end)
 end)
