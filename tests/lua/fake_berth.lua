@@ -247,13 +247,18 @@ function M.new()
     b.changes[#b.changes + 1] = { kind = kind, obj = copy(obj), gone = gone or false }
   end
 
-  -- The API removes an object being deleted once no finalizer holds it: the
-  -- metadata finalizers, and for a Namespace also spec.finalizers.
-  local function finish_deletion(kind, k)
+  -- Whether a finalizer holds o: the metadata finalizers, and for a
+  -- Namespace also spec.finalizers.
+  local function held(kind, o)
+    if next(o.metadata.finalizers or {}) then return true end
+    return kind == "Namespace" and next((o.spec or {}).finalizers or {}) ~= nil
+  end
+
+  -- The API removes an object being deleted when a write takes away the
+  -- last finalizer that held it (was_held: whether one did before).
+  local function finish_deletion(kind, k, was_held)
     local o = store(kind)[k]
-    if not o or not o.metadata.deletionTimestamp then return end
-    if next(o.metadata.finalizers or {}) then return end
-    if kind == "Namespace" and next((o.spec or {}).finalizers or {}) then return end
+    if not was_held or not o or not o.metadata.deletionTimestamp or held(kind, o) then return end
     store(kind)[k] = nil
     changed(kind, o, true)
   end
@@ -399,12 +404,12 @@ function M.new()
       end
     end
     new.metadata.resourceVersion = next_rv()
-    -- The deletion timestamp is set only by DELETE, never by a write.
-    new.metadata.deletionTimestamp = cur.metadata.deletionTimestamp
+    -- A write cannot take the deletion timestamp away.
+    new.metadata.deletionTimestamp = new.metadata.deletionTimestamp or cur.metadata.deletionTimestamp
     store(obj.kind)[k] = new
     b.writes[#b.writes + 1] = { verb = verb, kind = obj.kind, obj = copy(new) }
     changed(obj.kind, new)
-    finish_deletion(obj.kind, k)
+    finish_deletion(obj.kind, k, held(obj.kind, cur))
     return copy(new)
   end
 
@@ -439,11 +444,11 @@ function M.new()
       return nil, "the object has been modified", "Conflict"
     end
     new.metadata.resourceVersion = next_rv()
-    new.metadata.deletionTimestamp = cur.metadata.deletionTimestamp
+    new.metadata.deletionTimestamp = new.metadata.deletionTimestamp or cur.metadata.deletionTimestamp
     store(kind)[key_of(ns, name)] = new
     b.writes[#b.writes + 1] = { verb = "patch", kind = kind, obj = copy(new), patch = copy(patch) }
     changed(kind, new)
-    finish_deletion(kind, key_of(ns, name))
+    finish_deletion(kind, key_of(ns, name), held(kind, cur))
     return copy(new)
   end
 
@@ -466,8 +471,9 @@ function M.new()
     -- API only adds its finalizer. Any finalizer turns the delete into
     -- setting deletionTimestamp; the object goes when the last one is removed.
     local md = cur.metadata
-    if md.deletionTimestamp then return true end
-    do
+    -- Already held and being deleted: nothing more to do.
+    if md.deletionTimestamp and held(kind, cur) then return true end
+    if not md.deletionTimestamp then
       local policy = opts and opts.propagationPolicy
       local fin = { Foreground = "foregroundDeletion", Orphan = "orphan" }
       if fin[policy] then
@@ -476,9 +482,7 @@ function M.new()
         for _, f in ipairs(md.finalizers) do have = have or f == fin[policy] end
         if not have then md.finalizers[#md.finalizers + 1] = fin[policy] end
       end
-      local held = next(md.finalizers or {}) ~= nil or
-        (kind == "Namespace" and next((cur.spec or {}).finalizers or {}) ~= nil)
-      if held then
+      if held(kind, cur) then
         md.deletionTimestamp = rfc3339(b.clock)
         if kind == "Namespace" then
           cur.status = cur.status or {}
