@@ -30,18 +30,16 @@ endforeach()
 
 # busted specs for the Lua controllers, against a fake client.
 file(GLOB LUA_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/lua/*_spec.lua)
-# busted runs under lua5.4 directly: its --lua option re-executes through the
-# shell unquoted, which splits the ';'-separated --lpath. The quotes keep the
-# --lpath one argument for CMake.
-find_program(BUSTED busted)
 foreach(spec ${LUA_SPECS})
   get_filename_component(sname ${spec} NAME_WE)
+  # The search path goes through LUA_PATH: CMake would split a --lpath
+  # argument at its semicolons, and busted --lua re-runs itself through the
+  # shell, which would too.
   add_test(NAME lua.${sname}
-    COMMAND lua5.4 ${BUSTED} -o TAP
-      "--lpath=${PROJECT_SOURCE_DIR}/controllers/?.lua;${PROJECT_SOURCE_DIR}/controllers/lib/?.lua;${PROJECT_SOURCE_DIR}/tests/lua/?.lua"
-      ${spec}
+    COMMAND busted --lua=lua5.4 -o TAP ${spec}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-  set_tests_properties(lua.${sname} PROPERTIES LABELS lua TIMEOUT 120)
+  set_tests_properties(lua.${sname} PROPERTIES LABELS lua TIMEOUT 120
+    ENVIRONMENT "LUA_PATH=${PROJECT_SOURCE_DIR}/controllers/?.lua\\;${PROJECT_SOURCE_DIR}/controllers/lib/?.lua\\;${PROJECT_SOURCE_DIR}/tests/lua/?.lua\\;\\;")
 endforeach()
 
 # End-to-end tests: each starts real berthd processes on loopback with a temp

@@ -10,6 +10,13 @@
 
 local M = {}
 
+-- Modules loaded before this one (busted's own); everything required later,
+-- such as the controllers' lib/ modules, is unloaded by M.load so each
+-- controller gets them afresh, bound to the current fake as in the host's
+-- one Lua state per controller.
+local preloaded = {}
+for name in pairs(package.loaded) do preloaded[name] = true end
+
 local array_mt = { __name = "berth.array" }
 local null = setmetatable({}, { __name = "berth.null", __tostring = function() return "null" end })
 
@@ -221,6 +228,7 @@ function M.new()
     rv = 100,
     uid = 0,
     failures = {},  -- verb -> reason: the next such call fails
+    changes = {},   -- { kind=, obj=, gone= } for every change, read by M.run
     _requeue = nil,
   }
 
@@ -232,6 +240,27 @@ function M.new()
   local function next_rv()
     b.rv = b.rv + 1
     return tostring(b.rv)
+  end
+
+  -- Notes a change for M.run: obj is the new state, or the last one when gone.
+  local function changed(kind, obj, gone)
+    b.changes[#b.changes + 1] = { kind = kind, obj = copy(obj), gone = gone or false }
+  end
+
+  -- Whether a finalizer holds o: the metadata finalizers, and for a
+  -- Namespace also spec.finalizers.
+  local function held(kind, o)
+    if next(o.metadata.finalizers or {}) then return true end
+    return kind == "Namespace" and next((o.spec or {}).finalizers or {}) ~= nil
+  end
+
+  -- The API removes an object being deleted when a write takes away the
+  -- last finalizer that held it (was_held: whether one did before).
+  local function finish_deletion(kind, k, was_held)
+    local o = store(kind)[k]
+    if not was_held or not o or not o.metadata.deletionTimestamp or held(kind, o) then return end
+    store(kind)[k] = nil
+    changed(kind, o, true)
   end
 
   local function fail(verb)
@@ -254,6 +283,7 @@ function M.new()
     md.creationTimestamp = md.creationTimestamp or rfc3339(b.clock)
     md.generation = md.generation or 1
     store(obj.kind)[key_of(md.namespace, md.name)] = obj
+    changed(obj.kind, obj)
     return copy(obj)
   end
 
@@ -263,6 +293,7 @@ function M.new()
     assert(o, "no " .. kind .. " " .. key_of(ns, name))
     o.status = copy(status)
     o.metadata.resourceVersion = next_rv()
+    changed(kind, o)
   end
 
   function b.advance(seconds) b.clock = b.clock + seconds end
@@ -338,9 +369,12 @@ function M.new()
     md.generation = 1
     store(obj.kind)[k] = obj
     b.writes[#b.writes + 1] = { verb = "create", kind = obj.kind, obj = copy(obj) }
+    changed(obj.kind, obj)
     return copy(obj)
   end
 
+  -- status_only: "status" keeps all but the status, "finalize" all but
+  -- spec.finalizers; false replaces all but the status.
   local function replace(verb, obj, status_only)
     local reason = fail(verb)
     if reason then return nil, "injected failure", reason end
@@ -352,7 +386,11 @@ function M.new()
       return nil, "the object has been modified", "Conflict"
     end
     local new
-    if status_only then
+    if status_only == "finalize" then
+      new = copy(cur)
+      new.spec = new.spec or {}
+      new.spec.finalizers = copy((obj.spec or {}).finalizers)
+    elseif status_only then
       new = copy(cur)
       new.status = copy(obj.status)
     else
@@ -366,12 +404,25 @@ function M.new()
       end
     end
     new.metadata.resourceVersion = next_rv()
+    -- A write cannot take the deletion timestamp away.
+    new.metadata.deletionTimestamp = new.metadata.deletionTimestamp or cur.metadata.deletionTimestamp
     store(obj.kind)[k] = new
     b.writes[#b.writes + 1] = { verb = verb, kind = obj.kind, obj = copy(new) }
+    changed(obj.kind, new)
+    finish_deletion(obj.kind, k, held(obj.kind, cur))
     return copy(new)
   end
 
-  function b.update(obj) return replace("update", obj, false) end
+  function b.update(obj, opts)
+    local sub = opts and opts.subresource
+    if sub == "status" then return replace("update_status", obj, true) end
+    if sub == "finalize" then
+      assert(obj.kind == "Namespace", "finalize: only a Namespace has it")
+      return replace("finalize", obj, "finalize")
+    end
+    assert(sub == nil, "update: unknown subresource " .. tostring(sub))
+    return replace("update", obj, false)
+  end
   function b.update_status(obj) return replace("update_status", obj, true) end
 
   function b.patch(kind, ns, name, patch, opts)
@@ -388,9 +439,16 @@ function M.new()
     elseif not equal(cur.spec, new.spec) then
       new.metadata.generation = (cur.metadata.generation or 1) + 1
     end
+    if patch.metadata and patch.metadata.resourceVersion and
+        patch.metadata.resourceVersion ~= cur.metadata.resourceVersion then
+      return nil, "the object has been modified", "Conflict"
+    end
     new.metadata.resourceVersion = next_rv()
+    new.metadata.deletionTimestamp = new.metadata.deletionTimestamp or cur.metadata.deletionTimestamp
     store(kind)[key_of(ns, name)] = new
     b.writes[#b.writes + 1] = { verb = "patch", kind = kind, obj = copy(new), patch = copy(patch) }
+    changed(kind, new)
+    finish_deletion(kind, key_of(ns, name), held(kind, cur))
     return copy(new)
   end
 
@@ -404,8 +462,39 @@ function M.new()
         opts.preconditions.uid ~= cur.metadata.uid then
       return nil, "precondition failed", "Conflict"
     end
-    store(kind)[k] = nil
+    if opts and opts.preconditions and opts.preconditions.resourceVersion and
+        opts.preconditions.resourceVersion ~= cur.metadata.resourceVersion then
+      return nil, "precondition failed", "Conflict"
+    end
     b.writes[#b.writes + 1] = { verb = "delete", kind = kind, obj = copy(cur), opts = copy(opts) }
+    -- Foreground and Orphan deletion are the garbage collector's work: the
+    -- API only adds its finalizer. Any finalizer turns the delete into
+    -- setting deletionTimestamp; the object goes when the last one is removed.
+    local md = cur.metadata
+    -- Already held and being deleted: nothing more to do.
+    if md.deletionTimestamp and held(kind, cur) then return true end
+    if not md.deletionTimestamp then
+      local policy = opts and opts.propagationPolicy
+      local fin = { Foreground = "foregroundDeletion", Orphan = "orphan" }
+      if fin[policy] then
+        md.finalizers = md.finalizers or setmetatable({}, array_mt)
+        local have = false
+        for _, f in ipairs(md.finalizers) do have = have or f == fin[policy] end
+        if not have then md.finalizers[#md.finalizers + 1] = fin[policy] end
+      end
+      if held(kind, cur) then
+        md.deletionTimestamp = rfc3339(b.clock)
+        if kind == "Namespace" then
+          cur.status = cur.status or {}
+          cur.status.phase = "Terminating"
+        end
+        md.resourceVersion = next_rv()
+        changed(kind, cur)
+        return true
+      end
+    end
+    store(kind)[k] = nil
+    changed(kind, cur, true)
     return true
   end
 
@@ -451,6 +540,11 @@ end
 
 -- Loads a controller file (relative to the source tree) as the host would.
 function M.load(path)
+  for name in pairs(package.loaded) do
+    if not preloaded[name] and name ~= "berth" and name ~= "fake_berth" then
+      package.loaded[name] = nil
+    end
+  end
   local chunk = assert(loadfile(path, "t"))
   local ctl = chunk()
   assert(type(ctl) == "table" and type(ctl.reconcile) == "function",
@@ -458,14 +552,80 @@ function M.load(path)
   return ctl
 end
 
--- Runs one reconcile of key ("ns/name" or "name"); returns the requeue delay
--- the controller asked for, if any. Errors propagate to the spec.
+-- Runs one reconcile of key ("ns/name" or "name"; "Kind/ns/name" or
+-- "Kind/name" for a controller with `kinds`); returns the requeue delay the
+-- controller asked for, if any. Errors propagate to the spec.
 function M.reconcile(ctl, key)
-  local ns, name = key:match("^([^/]*)/(.*)$")
-  if not ns then name = key end
+  local kind, rest = nil, key
+  if ctl.kinds then kind, rest = key:match("^([^/]+)/(.*)$") end
+  local ns, name = rest:match("^([^/]*)/(.*)$")
+  if not ns then name = rest end
   M.current._requeue = nil
-  ctl.reconcile({ namespace = ns, name = name, key = key })
+  ctl.reconcile({ kind = kind, namespace = ns, name = name, key = key })
   return M.current._requeue
+end
+
+local function contains(list, x)
+  for _, v in ipairs(list or {}) do if v == x then return true end end
+  return false
+end
+
+-- The keys a change to obj (of kind) queues for ctl, as the host computes
+-- them: its own key when the kind is primary, its controller owner's key
+-- when the kind is owned, and whatever maps[kind] returns. For a deletion,
+-- call it after the object left the store, with its last state.
+function M.keys_for(ctl, kind, obj)
+  local md = obj.metadata
+  local out = {}
+  local function own_key(k, ns, name)
+    local base = key_of(ns, name)
+    if ctl.kinds then return k .. "/" .. base end
+    return base
+  end
+  if kind == ctl.kind or contains(ctl.kinds, kind) then
+    out[#out + 1] = own_key(kind, md.namespace, md.name)
+  end
+  if contains(ctl.owns, kind) then
+    local ref = M.current.controller_of(obj)
+    if ref and (ref.kind == ctl.kind or contains(ctl.kinds, ref.kind)) then
+      out[#out + 1] = own_key(ref.kind, md.namespace, ref.name)
+    end
+  end
+  local map = ctl.maps and ctl.maps[kind]
+  if map then
+    for _, k in ipairs(map(copy(obj)) or {}) do out[#out + 1] = k end
+  end
+  return out
+end
+
+-- Drives ctl like the host's work queue: reconciles the given keys, then
+-- the keys that every later change queues (see keys_for), each key once per
+-- round, until nothing is left or `rounds` rounds have run (default 50).
+-- Requeue requests are not followed: a spec advances the clock and calls
+-- again. Returns the number of reconciles run.
+function M.run(ctl, keys, rounds)
+  local b = M.current
+  local seen = #b.changes
+  local queue, runs = {}, 0
+  for _, k in ipairs(keys or {}) do queue[#queue + 1] = k end
+  for _ = 1, rounds or 50 do
+    if #queue == 0 then return runs end
+    local dedup, batch = {}, {}
+    for _, k in ipairs(queue) do
+      if not dedup[k] then dedup[k] = true; batch[#batch + 1] = k end
+    end
+    queue = {}
+    for _, k in ipairs(batch) do
+      M.reconcile(ctl, k)
+      runs = runs + 1
+      while seen < #b.changes do
+        seen = seen + 1
+        local c = b.changes[seen]
+        for _, q in ipairs(M.keys_for(ctl, c.kind, c.obj)) do queue[#queue + 1] = q end
+      end
+    end
+  end
+  error("run: still busy after " .. (rounds or 50) .. " rounds")
 end
 
 -- Reconciles key until a pass makes no write (at most n passes).
