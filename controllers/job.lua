@@ -100,10 +100,13 @@ local function deletion_order(a, b)
   return (a.metadata.creationTimestamp or "") > (b.metadata.creationTimestamp or "")
 end
 
--- Deletes pods, recording an event for each; returns how many went.
+-- Deletes pods, recording an event for each; returns how many went. A pod
+-- the Job deletes on purpose (suspend, deadline, surplus) is not a failure to
+-- count: its tracking finalizer goes first, so it can go at once.
 local function delete_pods(job, pods)
   local n = 0
   for _, pod in ipairs(pods) do
+    if has_tracking(pod) then release(pod) end
     local ok, msg, reason = berth.delete("Pod", pod.metadata.namespace, pod.metadata.name,
                                          { preconditions = { uid = pod.metadata.uid } })
     if ok or reason == "NotFound" then
