@@ -28,9 +28,7 @@ struct berth_fieldsel {
     term terms[]; /* then the strings */
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
+__attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {

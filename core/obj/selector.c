@@ -118,9 +118,7 @@ static const char *label_value_problem(const char *s, size_t len)
     return NULL;
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
+__attribute__((format(printf, 3, 4)))
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen)
@@ -185,11 +183,14 @@ static int cmp_req(const void *a, const void *b)
 }
 
 /* Sorts values and requirements as Kubernetes' String() lists them and
- * drops repeated values, which a set would not hold either. */
+ * drops repeated values, which a set would not hold either. The operand of
+ * > and < is read here once rather than on every match. */
 static void finish(berth_selector *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         requirement *r = &s->reqs[i];
+        if (r->op == OP_GT || r->op == OP_LT)
+            r->number = strtoll(r->values[0], NULL, 10);
         if (r->nvalues < 2)
             continue;
         qsort(r->values, r->nvalues, sizeof *r->values, cmp_str);
@@ -440,20 +441,9 @@ static int emit_text(const void *input, builder *b, char *err, size_t errlen)
     }
 }
 
-/* The operand of > and < is parsed once here rather than on every match. */
-static void parse_numbers(berth_selector *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (s->reqs[i].op == OP_GT || s->reqs[i].op == OP_LT)
-            s->reqs[i].number = strtoll(s->reqs[i].values[0], NULL, 10);
-}
-
 int berth_selector_parse(const char *text, berth_selector **out, char *err, size_t errlen)
 {
-    int rc = build(emit_text, text ? text : "", out, err, errlen);
-    if (rc == 0)
-        parse_numbers(*out);
-    return rc;
+    return build(emit_text, text ? text : "", out, err, errlen);
 }
 
 /* ---- The LabelSelector object. ---- */
@@ -465,17 +455,9 @@ typedef struct {
 
 static const char *json_type(const cJSON *v)
 {
-    if (cJSON_IsString(v))
-        return "string";
-    if (cJSON_IsNumber(v))
-        return "number";
-    if (cJSON_IsBool(v))
-        return "boolean";
-    if (cJSON_IsArray(v))
-        return "array";
-    if (cJSON_IsObject(v))
-        return "object";
-    return "null";
+    return cJSON_IsString(v) ? "string" : cJSON_IsNumber(v) ? "number"
+         : cJSON_IsBool(v)   ? "boolean" : cJSON_IsArray(v) ? "array"
+         : cJSON_IsObject(v) ? "object" : "null";
 }
 
 static int json_match_labels(const json_input *in, const char *dot, const cJSON *ml,

@@ -47,8 +47,8 @@ void berth_selector_free(berth_selector *s);
  * unescaped as Kubernetes' fields.ParseSelector does: terms are separated by
  * ',', the operators are "=", "==" and "!=", and a value spells a comma,
  * an equals sign and a backslash as \, \= and \\ (the escapes of the
- * query string after URL decoding). Fields are dotted paths of names into the object
- * (blanks are not trimmed and make a field invalid). A missing field or
+ * query string after URL decoding). Fields are dotted paths of names into
+ * the object (blanks are not trimmed and make a field invalid). A missing field or
  * null reads as "" (so "spec.nodeName=" selects unscheduled pods); numbers
  * and booleans compare by their JSON text; objects and arrays equal no
  * text. */

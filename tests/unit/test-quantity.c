@@ -257,3 +257,31 @@ BERTH_TEST(quantity_format_round_trips)
         }
     }
 }
+
+/* Generated texts over the quantity alphabet: parsing never crashes, and a
+ * parsed value formats to text that parses to the same value. */
+BERTH_TEST(quantity_survives_generated_text)
+{
+    static const char alphabet[] = "0123456789.+-eEimkKMGTPnu 9";
+    uint32_t seed = 777;
+    char text[16], buf[64];
+    for (int iter = 0; iter < 50000; iter++) {
+        size_t len = (size_t)(iter % (int)sizeof text);
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            text[i] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+        }
+        text[len] = 0;
+        int64_t a, b;
+        int rc = berth_quantity_parse_milli(text, &a);
+        if (rc != 0 && rc != BERTH_EINVAL && rc != BERTH_ERANGE)
+            berth_test_fail(__FILE__, __LINE__, "\"%s\": rc %d", text, rc);
+        if (rc == 0) {
+            berth_quantity_format_milli(a, (int)(iter & 1), buf, sizeof buf);
+            if (berth_quantity_parse_milli(buf, &b) != 0 || a != b)
+                berth_test_fail(__FILE__, __LINE__, "\"%s\" -> %lld -> \"%s\"", text,
+                                (long long)a, buf);
+        }
+        berth_quantity_parse(text, &a);
+    }
+}
