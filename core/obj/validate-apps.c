@@ -50,27 +50,26 @@ void berth_validate_selector_match(vctx *c, const cJSON *spec, const char *what,
     berth_selector_free(s);
 }
 
-/* The template of a controller whose pods always restart. */
+/* The template of a controller whose pods always restart; DaemonSets
+ * report a deadline as Invalid, the others as Forbidden. */
 static void always_template(vctx *c, const cJSON *spec, const char *kind, bool invalid_ads)
 {
-    const cJSON *tmpl = v_obj(c, spec, "template");
-    size_t m = vp_child(c, "template");
-    berth_validate_pod_template(c, tmpl);
-    const cJSON *pspec = cJSON_GetObjectItemCaseSensitive(tmpl, "spec");
+    const cJSON *pspec = berth_validate_template_of(c, spec);
     const char *rp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pspec, "restartPolicy"));
     if (rp && *rp && strcmp(rp, "Always") != 0)
-        v_unsupported(c, "spec.restartPolicy", rp, (const char *const[]){"Always", NULL});
+        v_unsupported(c, "template.spec.restartPolicy", rp, (const char *const[]){"Always", NULL});
     const cJSON *ads = cJSON_GetObjectItemCaseSensitive(pspec, "activeDeadlineSeconds");
-    if (ads && !cJSON_IsNull(ads)) {
-        if (invalid_ads)
-            v_invalid_json(c, "spec.activeDeadlineSeconds", ads,
-                           "activeDeadlineSeconds in %s is not Supported", kind);
-        else
-            v_forbidden(c, "spec.activeDeadlineSeconds", kind[0] == 'S'
-                                                            ? "activeDeadlineSeconds in StatefulSet is not Supported"
-                                                            : "activeDeadlineSeconds in ReplicaSet is not Supported");
-    }
-    vp_pop(c, m);
+    if (!ads || cJSON_IsNull(ads))
+        return;
+    if (invalid_ads)
+        v_invalid_json(c, "template.spec.activeDeadlineSeconds", ads,
+                       "activeDeadlineSeconds in %s is not Supported", kind);
+    else if (kind[0] == 'S')
+        v_forbidden(c, "template.spec.activeDeadlineSeconds",
+                    "activeDeadlineSeconds in StatefulSet is not Supported");
+    else
+        v_forbidden(c, "template.spec.activeDeadlineSeconds",
+                    "activeDeadlineSeconds in ReplicaSet is not Supported");
 }
 
 /* Reads an IntOrString that must be a non-negative integer or a percent;
@@ -159,6 +158,16 @@ static void deployment(vctx *c, const cJSON *spec, bool rs)
     }
 }
 
+static void claim_template(vctx *c, const cJSON *t)
+{
+    const char *name = berth_obj_str(t, "metadata.name");
+    if (!name || !*name)
+        v_required(c, "metadata.name", "name or generateName is required");
+    else
+        v_dns1123_label(c, "metadata.name", name);
+    v_member(c, t, "spec", V_OBJ, true, berth_validate_pvc_spec);
+}
+
 static void statefulset(vctx *c, const cJSON *spec)
 {
     const char *pmp = v_str(c, spec, "podManagementPolicy");
@@ -216,43 +225,17 @@ static void statefulset(vctx *c, const cJSON *spec)
         for (int k = 0; k < n; k++)
             v_invalid_str(c, "serviceName", svc, "%s", msgs[k]);
     }
-    const cJSON *vcts = v_arr(c, spec, "volumeClaimTemplates");
-    size_t i = 0;
-    for (const cJSON *t = vcts ? vcts->child : NULL; t; t = t->next, i++) {
-        size_t m = vp_child(c, "volumeClaimTemplates");
-        vp_index(c, i);
-        const char *name = berth_obj_str(t, "metadata.name");
-        if (!name || !*name)
-            v_required(c, "metadata.name", "name or generateName is required");
-        else
-            v_dns1123_label(c, "metadata.name", name);
-        const cJSON *tspec = v_obj(c, t, "spec");
-        size_t m1 = vp_child(c, "spec");
-        berth_validate_pvc_spec(c, tspec);
-        vp_pop(c, m1);
-        vp_pop(c, m);
-    }
+    v_each(c, spec, "volumeClaimTemplates", claim_template);
 }
 
 static void daemonset(vctx *c, const cJSON *spec)
 {
     berth_validate_selector_match(c, spec, "daemonset", true, "invalid label selector");
-    const cJSON *tmpl = v_obj(c, spec, "template");
-    size_t m = vp_child(c, "template");
-    berth_validate_pod_template(c, tmpl);
-    vp_pop(c, m);
-    const cJSON *pspec = cJSON_GetObjectItemCaseSensitive(tmpl, "spec");
-    const char *rp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pspec, "restartPolicy"));
-    if (rp && *rp && strcmp(rp, "Always") != 0)
-        v_unsupported(c, "template.spec.restartPolicy", rp, (const char *const[]){"Always", NULL});
-    const cJSON *ads = cJSON_GetObjectItemCaseSensitive(pspec, "activeDeadlineSeconds");
-    if (ads && !cJSON_IsNull(ads))
-        v_invalid_json(c, "template.spec.activeDeadlineSeconds", ads,
-                       "activeDeadlineSeconds in DaemonSet is not Supported");
+    always_template(c, spec, "DaemonSet", true);
     v_nonneg(c, spec, "minReadySeconds");
     v_nonneg(c, spec, "templateGeneration");
     const cJSON *us = v_obj(c, spec, "updateStrategy");
-    m = vp_child(c, "updateStrategy");
+    size_t m = vp_child(c, "updateStrategy");
     const char *type = v_str(c, us, "type");
     const cJSON *ru = v_obj(c, us, "rollingUpdate");
     if (type && strcmp(type, "OnDelete") == 0) {

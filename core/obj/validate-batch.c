@@ -34,11 +34,7 @@ static void job_spec(vctx *c, const cJSON *spec)
             v_invalid_int(c, "parallelism", v,
                           "must be less than or equal to 100000 when completion mode is Indexed");
     }
-    const cJSON *tmpl = v_obj(c, spec, "template");
-    size_t m = vp_child(c, "template");
-    berth_validate_pod_template(c, tmpl);
-    vp_pop(c, m);
-    const cJSON *pspec = cJSON_GetObjectItemCaseSensitive(tmpl, "spec");
+    const cJSON *pspec = berth_validate_template_of(c, spec);
     const char *rp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pspec, "restartPolicy"));
     static const char *const job_policies[] = {"OnFailure", "Never", NULL};
     if (!rp || !*rp || strcmp(rp, "Always") == 0)

@@ -21,6 +21,8 @@ typedef struct vctx {
     size_t nerr; /* errors reported, counted even when storing one failed */
     /* A StatefulSet's volumeClaimTemplates, whose names mounts may use. */
     const cJSON *claim_templates;
+    /* The pod's volumes, which container mounts name. */
+    const cJSON *volumes;
     size_t len;
     char path[480];
 } vctx;
@@ -81,6 +83,16 @@ const cJSON *v_arr(vctx *c, const cJSON *obj, const char *key);
 /* An object whose members must all be strings (labels, data). */
 const cJSON *v_strmap(vctx *c, const cJSON *obj, const char *key);
 
+/* Walkers: v_member reads obj.key as a JSON object (V_OBJ), array (V_ARR)
+ * or map of strings (V_MAP), reporting a wrong type, and calls fn with the
+ * path extended by key; NULL is passed for an absent member when always is
+ * set, else fn is not called. v_each calls fn on every element of the array
+ * obj.key, at key[i]. */
+enum { V_OBJ, V_ARR, V_MAP };
+typedef void (*v_fn)(vctx *c, const cJSON *v);
+void v_member(vctx *c, const cJSON *obj, const char *key, int type, bool always, v_fn fn);
+void v_each(vctx *c, const cJSON *obj, const char *key, v_fn fn);
+
 /* Shared checks, each at the current path plus sub. */
 void v_nonneg(vctx *c, const cJSON *obj, const char *key);
 void v_labels(vctx *c, const cJSON *labels);               /* at current path */
@@ -97,10 +109,12 @@ void v_immutable(vctx *c, const char *sub, const cJSON *now, const cJSON *before
 
 /* Per-area validators (validate-*.c). */
 void berth_validate_meta(vctx *c, const cJSON *obj, const cJSON *old);
-/* kind selects restartPolicy rules: 0 any, 'A' Always only, 'J' OnFailure or
- * Never. template is a PodTemplateSpec at the current path. */
+/* A PodTemplateSpec at the current path. */
 void berth_validate_pod_template(vctx *c, const cJSON *tmpl);
 void berth_validate_pod_spec(vctx *c, const cJSON *spec);
+/* Validates spec.template at path+template; returns the template's pod spec
+ * (NULL when absent) for the caller's own rules. */
+const cJSON *berth_validate_template_of(vctx *c, const cJSON *spec);
 void berth_validate_containers(vctx *c, const cJSON *spec, const cJSON *volumes);
 void berth_validate_volumes(vctx *c, const cJSON *vols);
 void berth_validate_affinity(vctx *c, const cJSON *aff);

@@ -53,6 +53,8 @@ void v_annotations(vctx *c, const cJSON *annotations)
 
 static const char *const selector_ops[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
 
+static void selector_requirement(vctx *c, const cJSON *e);
+
 void v_label_selector(vctx *c, const cJSON *sel)
 {
     if (!cJSON_IsObject(sel)) {
@@ -60,46 +62,40 @@ void v_label_selector(vctx *c, const cJSON *sel)
             v_invalid_json(c, NULL, sel, "must be an object");
         return;
     }
-    const cJSON *ml = v_strmap(c, sel, "matchLabels");
-    size_t m = vp_child(c, "matchLabels");
-    v_labels(c, ml);
-    vp_pop(c, m);
-    const cJSON *exprs = v_arr(c, sel, "matchExpressions");
-    size_t i = 0;
-    for (const cJSON *e = exprs ? exprs->child : NULL; e; e = e->next, i++) {
-        size_t m1 = vp_child(c, "matchExpressions");
-        vp_index(c, i);
-        const char *op = v_str(c, e, "operator");
-        const cJSON *values = v_arr(c, e, "values");
-        int nvalues = values ? cJSON_GetArraySize(values) : 0;
-        if (op && (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0)) {
-            if (nvalues == 0)
-                v_required(c, "values", "must be specified when `operator` is 'In' or 'NotIn'");
-        } else if (op && (strcmp(op, "Exists") == 0 || strcmp(op, "DoesNotExist") == 0)) {
-            if (nvalues > 0)
-                v_forbidden(c, "values",
-                            "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
-        } else if (!v_oneof(op, selector_ops)) {
-            v_invalid_str(c, "operator", op, "not a valid selector operator");
-        }
-        const char *key = v_str(c, e, "key");
-        v_label_name(c, "key", key ? key : "");
-        size_t j = 0;
-        for (const cJSON *v = values ? values->child : NULL; v; v = v->next, j++) {
-            size_t m2 = vp_child(c, "values");
-            vp_index(c, j);
-            if (!cJSON_IsString(v)) {
-                v_invalid_json(c, NULL, v, "must be a string");
-            } else {
-                const char *msgs[BERTH_NAME_MSGS];
-                int n = berth_names_label_value(v->valuestring, msgs);
-                for (int k = 0; k < n; k++)
-                    v_invalid_str(c, NULL, v->valuestring, "%s", msgs[k]);
-            }
-            vp_pop(c, m2);
-        }
-        vp_pop(c, m1);
+    v_member(c, sel, "matchLabels", V_MAP, true, v_labels);
+    v_each(c, sel, "matchExpressions", selector_requirement);
+}
+
+static void label_value_item(vctx *c, const cJSON *v)
+{
+    if (!cJSON_IsString(v)) {
+        v_invalid_json(c, NULL, v, "must be a string");
+        return;
     }
+    const char *msgs[BERTH_NAME_MSGS];
+    int n = berth_names_label_value(v->valuestring, msgs);
+    for (int k = 0; k < n; k++)
+        v_invalid_str(c, NULL, v->valuestring, "%s", msgs[k]);
+}
+
+static void selector_requirement(vctx *c, const cJSON *e)
+{
+    const char *op = v_str(c, e, "operator");
+    const cJSON *values = cJSON_GetObjectItemCaseSensitive(e, "values");
+    int nvalues = cJSON_IsArray(values) ? cJSON_GetArraySize(values) : 0;
+    if (op && (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0)) {
+        if (nvalues == 0)
+            v_required(c, "values", "must be specified when `operator` is 'In' or 'NotIn'");
+    } else if (op && (strcmp(op, "Exists") == 0 || strcmp(op, "DoesNotExist") == 0)) {
+        if (nvalues > 0)
+            v_forbidden(c, "values",
+                        "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+    } else if (!v_oneof(op, selector_ops)) {
+        v_invalid_str(c, "operator", op, "not a valid selector operator");
+    }
+    const char *key = v_str(c, e, "key");
+    v_label_name(c, "key", key ? key : "");
+    v_each(c, e, "values", label_value_item);
 }
 
 static void owner_refs(vctx *c, const cJSON *refs)
@@ -213,22 +209,10 @@ void berth_validate_meta(vctx *c, const cJSON *obj, const cJSON *old)
         v_forbidden(c, "namespace", "not allowed on this type");
     }
     v_nonneg(c, meta, "generation");
-    const cJSON *labels = v_strmap(c, meta, "labels");
-    size_t m1 = vp_child(c, "labels");
-    v_labels(c, labels);
-    vp_pop(c, m1);
-    const cJSON *ann = v_strmap(c, meta, "annotations");
-    m1 = vp_child(c, "annotations");
-    v_annotations(c, ann);
-    vp_pop(c, m1);
-    const cJSON *refs = v_arr(c, meta, "ownerReferences");
-    m1 = vp_child(c, "ownerReferences");
-    owner_refs(c, refs);
-    vp_pop(c, m1);
-    const cJSON *fins = v_arr(c, meta, "finalizers");
-    m1 = vp_child(c, "finalizers");
-    finalizers(c, fins);
-    vp_pop(c, m1);
+    v_member(c, meta, "labels", V_MAP, true, v_labels);
+    v_member(c, meta, "annotations", V_MAP, true, v_annotations);
+    v_member(c, meta, "ownerReferences", V_ARR, true, owner_refs);
+    v_member(c, meta, "finalizers", V_ARR, true, finalizers);
     if (old)
         meta_update(c, meta, old);
     vp_pop(c, mark);

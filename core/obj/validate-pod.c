@@ -278,8 +278,9 @@ static bool volume_named(vctx *c, const cJSON *vols, const char *name)
     return false;
 }
 
-static void volume_mounts(vctx *c, const cJSON *mounts, const cJSON *vols)
+static void volume_mounts(vctx *c, const cJSON *mounts)
 {
+    const cJSON *vols = c->volumes;
     size_t i = 0;
     for (const cJSON *mt = mounts ? mounts->child : NULL; mt; mt = mt->next, i++) {
         size_t m = vp_index(c, i);
@@ -317,7 +318,18 @@ static void volume_mounts(vctx *c, const cJSON *mounts, const cJSON *vols)
     }
 }
 
-static void container(vctx *c, const cJSON *ctr, const cJSON *vols, bool init)
+static void hook(vctx *c, const cJSON *h)
+{
+    handler(c, h, true);
+}
+
+static void lifecycle(vctx *c, const cJSON *lc)
+{
+    v_member(c, lc, "postStart", V_OBJ, false, hook);
+    v_member(c, lc, "preStop", V_OBJ, false, hook);
+}
+
+static void container(vctx *c, const cJSON *ctr, bool init)
 {
     const char *name = v_str(c, ctr, "name");
     if (!name || !*name)
@@ -331,46 +343,16 @@ static void container(vctx *c, const cJSON *ctr, const cJSON *vols, bool init)
     const char *policy = v_str(c, ctr, "terminationMessagePolicy");
     if (policy && *policy && !v_oneof(policy, tmp))
         v_unsupported(c, "terminationMessagePolicy", policy, tmp);
-    const cJSON *ports = v_arr(c, ctr, "ports");
-    size_t m = vp_child(c, "ports");
-    container_ports(c, ports);
-    vp_pop(c, m);
-    const cJSON *vars = v_arr(c, ctr, "env");
-    m = vp_child(c, "env");
-    env(c, vars);
-    vp_pop(c, m);
-    const cJSON *ef = v_arr(c, ctr, "envFrom");
-    m = vp_child(c, "envFrom");
-    env_from(c, ef);
-    vp_pop(c, m);
-    const cJSON *mounts = v_arr(c, ctr, "volumeMounts");
-    m = vp_child(c, "volumeMounts");
-    volume_mounts(c, mounts, vols);
-    vp_pop(c, m);
+    v_member(c, ctr, "ports", V_ARR, true, container_ports);
+    v_member(c, ctr, "env", V_ARR, true, env);
+    v_member(c, ctr, "envFrom", V_ARR, true, env_from);
+    v_member(c, ctr, "volumeMounts", V_ARR, true, volume_mounts);
     static const char *const pulls[] = {"Always", "IfNotPresent", "Never", NULL};
     const char *pull = v_str(c, ctr, "imagePullPolicy");
     if (pull && *pull && !v_oneof(pull, pulls))
         v_unsupported(c, "imagePullPolicy", pull, pulls);
-    const cJSON *res = v_obj(c, ctr, "resources");
-    m = vp_child(c, "resources");
-    berth_validate_resources(c, res);
-    vp_pop(c, m);
-    const cJSON *lc = v_obj(c, ctr, "lifecycle");
-    if (lc) {
-        m = vp_child(c, "lifecycle");
-        const cJSON *h;
-        if ((h = v_obj(c, lc, "postStart"))) {
-            size_t m1 = vp_child(c, "postStart");
-            handler(c, h, true);
-            vp_pop(c, m1);
-        }
-        if ((h = v_obj(c, lc, "preStop"))) {
-            size_t m1 = vp_child(c, "preStop");
-            handler(c, h, true);
-            vp_pop(c, m1);
-        }
-        vp_pop(c, m);
-    }
+    v_member(c, ctr, "resources", V_OBJ, true, berth_validate_resources);
+    v_member(c, ctr, "lifecycle", V_OBJ, false, lifecycle);
     if (init) {
         /* Probes belong to containers that keep running. */
         static const char *const probes[] = {"livenessProbe", "readinessProbe", "startupProbe"};
@@ -408,6 +390,7 @@ static bool name_in(const cJSON *list, const cJSON *stop, const char *name)
 
 void berth_validate_containers(vctx *c, const cJSON *spec, const cJSON *vols)
 {
+    c->volumes = vols;
     const cJSON *ctrs = v_arr(c, spec, "containers");
     const cJSON *inits = v_arr(c, spec, "initContainers");
     size_t m = vp_child(c, "containers");
@@ -419,7 +402,7 @@ void berth_validate_containers(vctx *c, const cJSON *spec, const cJSON *vols)
         if (!cJSON_IsObject(ct)) {
             v_invalid_json(c, NULL, ct, "must be an object");
         } else {
-            container(c, ct, vols, false);
+            container(c, ct, false);
             const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ct, "name"));
             if (name && *name && name_in(ctrs, ct, name))
                 v_duplicate_str(c, "name", name);
@@ -434,7 +417,7 @@ void berth_validate_containers(vctx *c, const cJSON *spec, const cJSON *vols)
         if (!cJSON_IsObject(ct)) {
             v_invalid_json(c, NULL, ct, "must be an object");
         } else {
-            container(c, ct, vols, true);
+            container(c, ct, true);
             const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ct, "name"));
             if (name && *name && (name_in(ctrs, NULL, name) || name_in(inits, ct, name)))
                 v_duplicate_str(c, "name", name);
@@ -452,11 +435,8 @@ void berth_validate_pod_spec(vctx *c, const cJSON *spec)
 {
     if (!spec)
         spec = &berth_v_empty;
-    const cJSON *vols = v_arr(c, spec, "volumes");
-    size_t m = vp_child(c, "volumes");
-    berth_validate_volumes(c, vols);
-    vp_pop(c, m);
-    berth_validate_containers(c, spec, vols);
+    v_member(c, spec, "volumes", V_ARR, true, berth_validate_volumes);
+    berth_validate_containers(c, spec, cJSON_GetObjectItemCaseSensitive(spec, "volumes"));
     const char *rp = v_str(c, spec, "restartPolicy");
     if (rp && *rp && !v_oneof(rp, restart_policies))
         v_unsupported(c, "restartPolicy", rp, restart_policies);
@@ -465,16 +445,8 @@ void berth_validate_pod_spec(vctx *c, const cJSON *spec)
         v_unsupported(c, "dnsPolicy", dns, dns_policies);
     if (dns && strcmp(dns, "None") == 0 && !v_obj(c, spec, "dnsConfig"))
         v_required(c, "dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None");
-    const cJSON *ns = v_strmap(c, spec, "nodeSelector");
-    m = vp_child(c, "nodeSelector");
-    v_labels(c, ns);
-    vp_pop(c, m);
-    const cJSON *aff = v_obj(c, spec, "affinity");
-    if (aff) {
-        m = vp_child(c, "affinity");
-        berth_validate_affinity(c, aff);
-        vp_pop(c, m);
-    }
+    v_member(c, spec, "nodeSelector", V_MAP, true, v_labels);
+    v_member(c, spec, "affinity", V_OBJ, false, berth_validate_affinity);
     const char *sa = v_str(c, spec, "serviceAccountName");
     if (sa && *sa)
         v_dns1123_subdomain(c, "serviceAccountName", sa);
@@ -490,11 +462,14 @@ void berth_validate_pod_spec(vctx *c, const cJSON *spec)
     const char *subd = v_str(c, spec, "subdomain");
     if (subd && *subd)
         v_dns1123_label(c, "subdomain", subd);
-    const cJSON *tols = v_arr(c, spec, "tolerations");
-    m = vp_child(c, "tolerations");
-    berth_validate_tolerations(c, tols);
-    vp_pop(c, m);
+    v_member(c, spec, "tolerations", V_ARR, true, berth_validate_tolerations);
     v_nonneg(c, spec, "terminationGracePeriodSeconds");
+}
+
+static void template_meta(vctx *c, const cJSON *meta)
+{
+    v_member(c, meta, "labels", V_MAP, true, v_labels);
+    v_member(c, meta, "annotations", V_MAP, true, v_annotations);
 }
 
 void berth_validate_pod_template(vctx *c, const cJSON *tmpl)
@@ -503,19 +478,15 @@ void berth_validate_pod_template(vctx *c, const cJSON *tmpl)
         v_required(c, NULL, NULL);
         return;
     }
-    const cJSON *meta = v_obj(c, tmpl, "metadata");
-    size_t m = vp_child(c, "metadata");
-    const cJSON *labels = v_strmap(c, meta, "labels");
-    size_t m1 = vp_child(c, "labels");
-    v_labels(c, labels);
-    vp_pop(c, m1);
-    const cJSON *ann = v_strmap(c, meta, "annotations");
-    m1 = vp_child(c, "annotations");
-    v_annotations(c, ann);
-    vp_pop(c, m1);
+    v_member(c, tmpl, "metadata", V_OBJ, false, template_meta);
+    v_member(c, tmpl, "spec", V_OBJ, true, berth_validate_pod_spec);
+}
+
+const cJSON *berth_validate_template_of(vctx *c, const cJSON *spec)
+{
+    const cJSON *tmpl = v_obj(c, spec, "template");
+    size_t m = vp_child(c, "template");
+    berth_validate_pod_template(c, tmpl);
     vp_pop(c, m);
-    const cJSON *spec = v_obj(c, tmpl, "spec");
-    m = vp_child(c, "spec");
-    berth_validate_pod_spec(c, spec);
-    vp_pop(c, m);
+    return cJSON_GetObjectItemCaseSensitive(tmpl, "spec");
 }

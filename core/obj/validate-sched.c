@@ -44,19 +44,20 @@ static void node_requirement(vctx *c, const cJSON *rq, bool fields)
     }
 }
 
+static void label_requirement(vctx *c, const cJSON *rq)
+{
+    node_requirement(c, rq, false);
+}
+
+static void field_requirement(vctx *c, const cJSON *rq)
+{
+    node_requirement(c, rq, true);
+}
+
 static void node_term(vctx *c, const cJSON *term)
 {
-    static const char *const parts[] = {"matchExpressions", "matchFields"};
-    for (int p = 0; p < 2; p++) {
-        const cJSON *list = v_arr(c, term, parts[p]);
-        size_t i = 0;
-        for (const cJSON *rq = list ? list->child : NULL; rq; rq = rq->next, i++) {
-            size_t m = vp_child(c, parts[p]);
-            vp_index(c, i);
-            node_requirement(c, rq, p == 1);
-            vp_pop(c, m);
-        }
-    }
+    v_each(c, term, "matchExpressions", label_requirement);
+    v_each(c, term, "matchFields", field_requirement);
 }
 
 static void weight(vctx *c, const cJSON *term)
@@ -67,101 +68,60 @@ static void weight(vctx *c, const cJSON *term)
         v_invalid_int(c, "weight", w, "must be in the range 1-100");
 }
 
+static void required_node_terms(vctx *c, const cJSON *req)
+{
+    const cJSON *terms = cJSON_GetObjectItemCaseSensitive(req, "nodeSelectorTerms");
+    if (!cJSON_IsArray(terms) || !terms->child)
+        v_required(c, "nodeSelectorTerms", "must have at least one node selector term");
+    v_each(c, req, "nodeSelectorTerms", node_term);
+}
+
+static void preferred_node_term(vctx *c, const cJSON *t)
+{
+    weight(c, t);
+    v_member(c, t, "preference", V_OBJ, true, node_term);
+}
+
 static void node_affinity(vctx *c, const cJSON *na)
 {
-    const cJSON *req = v_obj(c, na, "requiredDuringSchedulingIgnoredDuringExecution");
-    if (req) {
-        size_t m = vp_child(c, "requiredDuringSchedulingIgnoredDuringExecution");
-        const cJSON *terms = v_arr(c, req, "nodeSelectorTerms");
-        if (!terms || !terms->child)
-            v_required(c, "nodeSelectorTerms", "must have at least one node selector term");
-        size_t i = 0;
-        for (const cJSON *t = terms ? terms->child : NULL; t; t = t->next, i++) {
-            size_t m1 = vp_child(c, "nodeSelectorTerms");
-            vp_index(c, i);
-            node_term(c, t);
-            vp_pop(c, m1);
-        }
-        vp_pop(c, m);
-    }
-    const cJSON *pref = v_arr(c, na, "preferredDuringSchedulingIgnoredDuringExecution");
-    size_t i = 0;
-    for (const cJSON *t = pref ? pref->child : NULL; t; t = t->next, i++) {
-        size_t m = vp_child(c, "preferredDuringSchedulingIgnoredDuringExecution");
-        vp_index(c, i);
-        weight(c, t);
-        const cJSON *p = v_obj(c, t, "preference");
-        size_t m1 = vp_child(c, "preference");
-        node_term(c, p);
-        vp_pop(c, m1);
-        vp_pop(c, m);
-    }
+    v_member(c, na, "requiredDuringSchedulingIgnoredDuringExecution", V_OBJ, false,
+             required_node_terms);
+    v_each(c, na, "preferredDuringSchedulingIgnoredDuringExecution", preferred_node_term);
 }
 
 static void pod_term(vctx *c, const cJSON *term)
 {
-    const cJSON *sel = v_obj(c, term, "labelSelector");
-    size_t m = vp_child(c, "labelSelector");
-    v_label_selector(c, sel);
-    vp_pop(c, m);
+    v_member(c, term, "labelSelector", V_OBJ, true, v_label_selector);
     const cJSON *nss = v_arr(c, term, "namespaces");
     for (const cJSON *ns = nss ? nss->child : NULL; ns; ns = ns->next) {
         const char *s = cJSON_GetStringValue(ns);
         if (s)
             v_dns1123_label(c, "namespace", s);
     }
-    const cJSON *nsel = v_obj(c, term, "namespaceSelector");
-    if (nsel) {
-        m = vp_child(c, "namespaceSelector");
-        v_label_selector(c, nsel);
-        vp_pop(c, m);
-    }
+    v_member(c, term, "namespaceSelector", V_OBJ, false, v_label_selector);
     const char *key = v_str(c, term, "topologyKey");
     if (!key || !*key)
         v_required(c, "topologyKey", "can not be empty");
     v_label_name(c, "topologyKey", key ? key : "");
 }
 
+static void preferred_pod_term(vctx *c, const cJSON *t)
+{
+    weight(c, t);
+    v_member(c, t, "podAffinityTerm", V_OBJ, true, pod_term);
+}
+
 static void pod_affinity(vctx *c, const cJSON *pa)
 {
-    const cJSON *req = v_arr(c, pa, "requiredDuringSchedulingIgnoredDuringExecution");
-    size_t i = 0;
-    for (const cJSON *t = req ? req->child : NULL; t; t = t->next, i++) {
-        size_t m = vp_child(c, "requiredDuringSchedulingIgnoredDuringExecution");
-        vp_index(c, i);
-        pod_term(c, t);
-        vp_pop(c, m);
-    }
-    const cJSON *pref = v_arr(c, pa, "preferredDuringSchedulingIgnoredDuringExecution");
-    i = 0;
-    for (const cJSON *t = pref ? pref->child : NULL; t; t = t->next, i++) {
-        size_t m = vp_child(c, "preferredDuringSchedulingIgnoredDuringExecution");
-        vp_index(c, i);
-        weight(c, t);
-        const cJSON *term = v_obj(c, t, "podAffinityTerm");
-        size_t m1 = vp_child(c, "podAffinityTerm");
-        pod_term(c, term);
-        vp_pop(c, m1);
-        vp_pop(c, m);
-    }
+    v_each(c, pa, "requiredDuringSchedulingIgnoredDuringExecution", pod_term);
+    v_each(c, pa, "preferredDuringSchedulingIgnoredDuringExecution", preferred_pod_term);
 }
 
 void berth_validate_affinity(vctx *c, const cJSON *aff)
 {
-    const cJSON *x;
-    if ((x = v_obj(c, aff, "nodeAffinity"))) {
-        size_t m = vp_child(c, "nodeAffinity");
-        node_affinity(c, x);
-        vp_pop(c, m);
-    }
-    static const char *const pods[] = {"podAffinity", "podAntiAffinity"};
-    for (int k = 0; k < 2; k++) {
-        if ((x = v_obj(c, aff, pods[k]))) {
-            size_t m = vp_child(c, pods[k]);
-            pod_affinity(c, x);
-            vp_pop(c, m);
-        }
-    }
+    v_member(c, aff, "nodeAffinity", V_OBJ, false, node_affinity);
+    v_member(c, aff, "podAffinity", V_OBJ, false, pod_affinity);
+    v_member(c, aff, "podAntiAffinity", V_OBJ, false, pod_affinity);
 }
 
 void berth_validate_tolerations(vctx *c, const cJSON *tols)

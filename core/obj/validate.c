@@ -259,6 +259,32 @@ const cJSON *v_strmap(vctx *c, const cJSON *obj, const char *key)
     return ok ? v : NULL;
 }
 
+/* ---- Walkers ---- */
+
+void v_member(vctx *c, const cJSON *obj, const char *key, int type, bool always, v_fn fn)
+{
+    const cJSON *v = type == V_OBJ ? v_obj(c, obj, key)
+                     : type == V_ARR ? v_arr(c, obj, key)
+                                     : v_strmap(c, obj, key);
+    if (!v && !always)
+        return;
+    size_t m = vp_child(c, key);
+    fn(c, v);
+    vp_pop(c, m);
+}
+
+void v_each(vctx *c, const cJSON *obj, const char *key, v_fn fn)
+{
+    const cJSON *arr = v_arr(c, obj, key);
+    size_t i = 0;
+    for (const cJSON *it = arr ? arr->child : NULL; it; it = it->next, i++) {
+        size_t m = vp_child(c, key);
+        vp_index(c, i);
+        fn(c, it);
+        vp_pop(c, m);
+    }
+}
+
 /* ---- Shared checks ---- */
 
 void v_nonneg(vctx *c, const cJSON *obj, const char *key)

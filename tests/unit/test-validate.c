@@ -152,6 +152,17 @@ char *vt_errors(cJSON *obj, cJSON *old, int *rc)
     return out;
 }
 
+void vt_expect(const char *name, cJSON *obj, cJSON *old, const char *want)
+{
+    int rc;
+    char *got = vt_errors(obj, old, &rc);
+    if (strcmp(got, want) != 0)
+        berth_test_fail(__FILE__, __LINE__, "case %s:\n  got:  %s\n  want: %s", name, got, want);
+    if (rc != (want[0] ? BERTH_EINVAL : 0))
+        berth_test_fail(__FILE__, __LINE__, "case %s: rc %d", name, rc);
+    free(got);
+}
+
 void vt_run(const vcase *cases, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -159,14 +170,7 @@ void vt_run(const vcase *cases, size_t n)
         cJSON *patch = vt_json(cases[i].patch);
         obj = vt_merge(obj, patch);
         cJSON_Delete(patch);
-        int rc;
-        char *got = vt_errors(obj, NULL, &rc);
-        if (strcmp(got, cases[i].want) != 0)
-            berth_test_fail(__FILE__, __LINE__, "case %s:\n  got:  %s\n  want: %s",
-                            cases[i].name, got, cases[i].want);
-        if (rc != (cases[i].want[0] ? BERTH_EINVAL : 0))
-            berth_test_fail(__FILE__, __LINE__, "case %s: rc %d", cases[i].name, rc);
-        free(got);
+        vt_expect(cases[i].name, obj, NULL, cases[i].want);
         cJSON_Delete(obj);
     }
 }

@@ -27,6 +27,9 @@ cJSON *vt_merge(cJSON *target, const cJSON *patch);
 /* Defaults obj (and old, when given) and validates; returns the error lines
  * joined by "\n" (malloc'd) and the return code in *rc. */
 char *vt_errors(cJSON *obj, cJSON *old, int *rc);
+/* Checks obj (updating old, or created when old is NULL) gives exactly the
+ * error lines want; name labels a failure. */
+void vt_expect(const char *name, cJSON *obj, cJSON *old, const char *want);
 /* Runs a table, reporting each mismatch with the case name. */
 void vt_run(const vcase *cases, size_t n);
 
