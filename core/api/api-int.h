@@ -35,6 +35,7 @@ typedef enum api_route_type {
     API_R_OPENAPI_V3_GV,   /* /openapi/v3/api/v1, /openapi/v3/apis/{g}/{v} */
     API_R_COLLECTION,      /* a list of one kind (ns empty: all namespaces) */
     API_R_OBJECT,          /* one object, sub set for a subresource */
+    API_R_DEBUG,           /* /debug/{name}: a provider's JSON (name) */
 } api_route_type;
 
 typedef struct api_route {
@@ -132,6 +133,11 @@ struct berth_api {
     size_t nconns, conns_cap;
     api_metrics *metrics;
     int64_t started;
+    struct {
+        char name[32];
+        cJSON *(*fn)(void *arg);
+        void *arg;
+    } debug[4]; /* /debug/{name} providers (berth_api_set_debug) */
 };
 
 typedef struct api_req api_req;

@@ -120,6 +120,12 @@ int api_route_parse(const char *path, api_route *rt)
             }
         return BERTH_ENOTFOUND;
     }
+    if (eq(seg[0], len[0], "debug") && n == 2 && len[1] < sizeof rt->name) {
+        rt->type = API_R_DEBUG;
+        memcpy(rt->name, seg[1], len[1]);
+        rt->name[len[1]] = 0;
+        return 0;
+    }
     if (eq(seg[0], len[0], "healthz") || eq(seg[0], len[0], "livez") ||
         eq(seg[0], len[0], "readyz")) {
         rt->type = API_R_HEALTH;

@@ -332,6 +332,40 @@ static void dispatch_object(api_req *r)
                                       "requested resource");
 }
 
+/* /debug/{name}: JSON from a provider the embedder registered (the
+ * controller host's counters). */
+static void serve_debug(api_req *r)
+{
+    berth_api *a = r->api;
+    for (size_t i = 0; i < sizeof a->debug / sizeof a->debug[0]; i++) {
+        if (!a->debug[i].fn || strcmp(a->debug[i].name, r->rt.name) != 0)
+            continue;
+        cJSON *doc = a->debug[i].fn(a->debug[i].arg);
+        char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+        cJSON_Delete(doc);
+        if (!text)
+            return api_reply_error(r, BERTH_ENOMEM, NULL);
+        struct evbuffer *b = evbuffer_new();
+        evbuffer_add(b, text, strlen(text));
+        free(text);
+        return api_reply(r, 200, b, "application/json");
+    }
+    r->rt.name[0] = 0;
+    api_reply_error(r, BERTH_ENOTFOUND, "the server could not find the requested resource");
+}
+
+void berth_api_set_debug(berth_api *a, const char *name, cJSON *(*fn)(void *arg), void *arg)
+{
+    for (size_t i = 0; i < sizeof a->debug / sizeof a->debug[0]; i++) {
+        if (!a->debug[i].fn || strcmp(a->debug[i].name, name) == 0) {
+            snprintf(a->debug[i].name, sizeof a->debug[i].name, "%s", name);
+            a->debug[i].fn = fn;
+            a->debug[i].arg = arg;
+            return;
+        }
+    }
+}
+
 static void dispatch(api_req *r)
 {
     switch (r->rt.type) {
@@ -361,6 +395,8 @@ static void dispatch(api_req *r)
                           r->api->draining ? "shutting down" : "ok", "text/plain");
     case API_R_METRICS:
         return api_serve_metrics(r);
+    case API_R_DEBUG:
+        return serve_debug(r);
     default:
         return api_serve_discovery(r);
     }

@@ -26,11 +26,12 @@ struct berth_workqueue {
     size_t active, delayed;
     uint64_t processed, retries;
     struct event *dispatch;
+    bool paused;
 };
 
 static void schedule_dispatch(berth_workqueue *q)
 {
-    if (q->len && q->active < q->o.max_active)
+    if (!q->paused && q->len && q->active < q->o.max_active)
         event_active(q->dispatch, EV_TIMEOUT, 0);
 }
 
@@ -138,6 +139,12 @@ int berth_workqueue_add_after(berth_workqueue *q, const char *key, uint32_t dela
     return 0;
 }
 
+void berth_workqueue_resume(berth_workqueue *q)
+{
+    q->paused = false;
+    schedule_dispatch(q);
+}
+
 uint32_t berth_workqueue_backoff(const berth_workqueue *q, const char *key)
 {
     const keystate *k = berth_hmap_get(&q->keys, key);
@@ -181,7 +188,8 @@ static void dispatch(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     berth_workqueue *q = arg;
-    for (unsigned n = 0; n < q->o.batch && q->len && q->active < q->o.max_active; n++) {
+    for (unsigned n = 0; !q->paused && n < q->o.batch && q->len && q->active < q->o.max_active;
+         n++) {
         keystate *k = q->ring[q->head];
         q->head = (q->head + 1) % q->cap;
         q->len--;
@@ -207,6 +215,7 @@ int berth_workqueue_new(const berth_workqueue_opts *o, berth_workqueue **out)
         q->o.base_delay_ms = 5;
     if (!q->o.max_delay_ms)
         q->o.max_delay_ms = 5 * 60 * 1000;
+    q->paused = o->start_paused;
     q->dispatch = event_new(o->base, -1, 0, dispatch, q);
     if (!q->dispatch) {
         free(q);

@@ -7,6 +7,7 @@
 #ifndef BERTH_CLIENT_WORKQUEUE_H
 #define BERTH_CLIENT_WORKQUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ typedef struct berth_workqueue_opts {
     unsigned batch;            /* keys started per loop turn (0: 64) */
     uint32_t base_delay_ms;    /* first retry delay (0: 5 ms) */
     uint32_t max_delay_ms;     /* backoff cap (0: 5 minutes) */
+    bool start_paused;         /* queue keys but start none until resumed */
 } berth_workqueue_opts;
 
 typedef struct berth_workqueue_stats {
@@ -39,6 +41,8 @@ void berth_workqueue_free(berth_workqueue *q);
 int berth_workqueue_add(berth_workqueue *q, const char *key);
 /* Adds key after delay_ms (an earlier pending delay for it wins). */
 int berth_workqueue_add_after(berth_workqueue *q, const char *key, uint32_t delay_ms);
+/* Starts handing out keys (after start_paused). */
+void berth_workqueue_resume(berth_workqueue *q);
 /* Ends processing of key. retry_ms < 0: it failed, retry with backoff;
  * 0: it succeeded, forget its failures; > 0: run it again after retry_ms. */
 void berth_workqueue_done(berth_workqueue *q, const char *key, int64_t retry_ms);

@@ -15,12 +15,23 @@
 
 #include "berth/api.h"
 #include "berth/berth.h"
+#include "berth/client.h"
+#include "lua/host.h"
+#include "lua/standalone.h"
+
+/* The stock controllers, unless built with another location. */
+#ifndef BERTH_STOCK_CONTROLLERS
+#define BERTH_STOCK_CONTROLLERS "/usr/share/berth/controllers"
+#endif
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: berthd server [--data-dir DIR] [--listen ADDR:PORT]\n"
+    fprintf(f, "usage: berthd server [--data-dir DIR] [--listen ADDR:PORT] [--controllers DIR]\n"
+               "       berthd controllers --kubeconfig FILE [--controllers DIR]\n"
                "       berthd version\n"
                "\n"
+               "  --controllers DIR   also load the Lua controllers in DIR (repeatable)\n"
+               "  --no-controllers    run no controllers in this server\n"
                "  --data-dir DIR      state, admin token and kubeconfig (default "
                "/var/lib/berth)\n"
                "  --listen ADDR:PORT  where the API is served (default 127.0.0.1:6443)\n"
@@ -33,6 +44,8 @@ static void usage(FILE *f)
 typedef struct daemon_state {
     struct event_base *base;
     berth_api *api;
+    berth_client *client;  /* the controllers' connection to this server */
+    berth_ctrl_host *host; /* the Lua controllers */
     struct event *deadline;
     int stopping;
 } daemon_state;
@@ -113,6 +126,36 @@ static int lock_dir(const char *dir)
     return fd;
 }
 
+static cJSON *controller_stats(void *arg)
+{
+    daemon_state *d = arg;
+    return berth_ctrl_host_stats(d->host);
+}
+
+/* The controllers talk to this server as any client would, over its own
+ * loopback listener with the admin credentials: one code path for
+ * in-process and standalone (`berthd controllers`) controllers. */
+static int start_controllers(daemon_state *d, const char *addr, const char *token,
+                             const char *ca_pem, const char *const *dirs)
+{
+    char url[320];
+    bool any = !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::") || !addr[0];
+    bool v6 = strchr(addr, ':') != NULL;
+    snprintf(url, sizeof url, "https://%s%s%s:%u", v6 && !any ? "[" : "",
+             any ? "127.0.0.1" : addr, v6 && !any ? "]" : "", berth_api_port(d->api));
+    berth_kubeconfig kc = {.server = url, .token = (char *)token,
+                           .ca_pem = (unsigned char *)ca_pem,
+                           .ca_pem_len = ca_pem ? strlen(ca_pem) : 0};
+    int err = berth_client_remote_new(d->base, &kc, &d->client);
+    if (err)
+        return err;
+    berth_ctrl_host_opts o = {.base = d->base, .client = d->client, .dirs = dirs};
+    if ((err = berth_ctrl_host_start(&o, &d->host)) != 0)
+        return err;
+    berth_api_set_debug(d->api, "controllers", controller_stats, d);
+    return 0;
+}
+
 static int parse_listen(const char *s, char *addr, size_t size, uint16_t *port)
 {
     const char *colon = strrchr(s, ':');
@@ -138,8 +181,15 @@ static int run_server(int argc, char **argv)
     const char *dir = "/var/lib/berth";
     const char *listen = "127.0.0.1:6443";
     long history = 0, inflight = 0, bookmarks = 0;
+    const char *ctrl_dirs[18] = {BERTH_STOCK_CONTROLLERS};
+    int nctrl_dirs = 1;
+    bool controllers = true;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
+        if (!strcmp(argv[i], "--controllers") && i + 1 < argc && nctrl_dirs < 17)
+            ctrl_dirs[nctrl_dirs++] = argv[++i];
+        else if (!strcmp(argv[i], "--no-controllers"))
+            controllers = false;
+        else if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
             dir = argv[++i];
         else if (!strncmp(argv[i], "--data-dir=", 11))
             dir = argv[i] + 11;
@@ -220,6 +270,10 @@ static int run_server(int argc, char **argv)
                 berth_strerror(err));
         goto out;
     }
+    if (controllers && (err = start_controllers(&d, addr, token, ca_pem, ctrl_dirs)) != 0) {
+        fprintf(stderr, "berthd: cannot start the controllers: %s\n", berth_strerror(err));
+        goto out;
+    }
     explicit_bzero(token, sizeof token);
     sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
@@ -230,7 +284,10 @@ static int run_server(int argc, char **argv)
     event_base_dispatch(d.base);
     rc = 0;
 out:
-    /* The store first: its last write callbacks still answer clients. */
+    /* The controllers' client first: it drops their calls in flight; then
+     * the store, whose last write callbacks still answer clients. */
+    berth_client_free(d.client);
+    berth_ctrl_host_free(d.host);
     berth_store_close(store);
     berth_api_free(d.api);
     if (sigterm)
@@ -257,6 +314,8 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "server") == 0)
         return run_server(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "controllers") == 0)
+        return berth_controllers_main(argc - 2, argv + 2, BERTH_STOCK_CONTROLLERS);
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         usage(stdout);
         return 0;

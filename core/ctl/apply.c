@@ -9,6 +9,14 @@
 
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
 
+/* The annotation key has dots, so it cannot go through a dotted path. */
+static const char *last_applied(const cJSON *obj)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(berth_obj_at(obj, "metadata.annotations"),
+                                                      LAST_APPLIED);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 static const berth_kind *kind_of(const cJSON *obj)
 {
     const berth_kind *k = berth_kind_of(obj);
@@ -54,9 +62,15 @@ static int annotate_last_applied(cJSON *obj)
         memcpy(with_nl + len, "\n", 2);
     }
     free(text);
-    int rc = with_nl ? berth_obj_set_str(obj, "metadata.annotations." LAST_APPLIED, with_nl) : -1;
+    cJSON *annotations = berth_obj_ensure(obj, "metadata.annotations");
+    cJSON *value = with_nl ? cJSON_CreateString(with_nl) : NULL;
     free(with_nl);
-    return rc;
+    if (!annotations || !value) {
+        cJSON_Delete(value);
+        return -1;
+    }
+    cJSON_AddItemToObject(annotations, LAST_APPLIED, value);
+    return 0;
 }
 
 static int send_object(berth_ctl *c, const char *method, const char *path,
@@ -107,9 +121,9 @@ static int apply_one(berth_ctl *c, const berth_kind *k, const char *ns, cJSON *o
     }
     cJSON *current = cJSON_Parse(r.body);
     berth_ctl_resp_free(&r);
-    const char *last = berth_obj_str(current, "metadata.annotations." LAST_APPLIED);
+    const char *last = last_applied(current);
     cJSON *original = last ? cJSON_Parse(last) : NULL;
-    const char *mine = berth_obj_str(obj, "metadata.annotations." LAST_APPLIED);
+    const char *mine = last_applied(obj);
     cJSON *modified_plain = mine ? cJSON_Parse(mine) : NULL;
     int code = 0;
     /* The manifest is what was applied last: nothing to send. Comparing

@@ -54,6 +54,7 @@ struct berth_ctrl {
     const berth_kind *reads[BERTH_CTRL_MAX_KINDS]; /* every kind it may read */
     int nreads;
     berth_workqueue *queue;
+    bool synced; /* every informer it reads has listed: reconciles may run */
     berth_reconcile idle;
     berth_reconcile *running; /* reconciles started and not finished */
     void *routes;             /* host.c's event routes for this controller */
@@ -70,6 +71,7 @@ struct berth_ctrl_host {
     size_t nctrls;
     berth_informer *informers[BERTH_CTRL_MAX_KINDS * 2];
     int ninformers;
+    struct event *sync_timer;
 };
 
 /* The reconcile (or the controller's idle one) running on L. */

@@ -276,7 +276,11 @@ static int configure(berth_ctrl *c, char *err, size_t errlen)
     lua_getfield(L, -1, "workers");
     lua_Integer workers = luaL_optinteger(L, -1, 4);
     lua_pop(L, 1);
+    /* Keys queue from the first event, but no reconcile starts before every
+     * cache the controller reads has synced: it must not act on a partial
+     * view (a Deployment whose ReplicaSets are not listed yet). */
     berth_workqueue_opts qo = {.base = c->host->o.base, .fn = berth_ctrl_run, .arg = c,
+                               .start_paused = true,
                                .max_active = workers > 0 && workers < 1024 ? (unsigned)workers : 4};
     if (berth_workqueue_new(&qo, &c->queue) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -401,6 +405,33 @@ static int wire(berth_ctrl *c)
     return rc;
 }
 
+/* Resumes each controller's queue once all its informers have synced. */
+static void check_synced(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    berth_ctrl_host *h = arg;
+    bool waiting = false;
+    for (berth_ctrl *c = h->ctrls; c; c = c->next) {
+        if (c->synced)
+            continue;
+        bool all = true;
+        for (int i = 0; all && i < c->nreads; i++) {
+            berth_informer *inf = informer_for(h, c->reads[i], false);
+            all = inf && berth_informer_synced(inf);
+        }
+        if (all) {
+            c->synced = true;
+            berth_workqueue_resume(c->queue);
+        } else {
+            waiting = true;
+        }
+    }
+    if (waiting) {
+        struct timeval tv = {0, 10000};
+        event_add(h->sync_timer, &tv);
+    }
+}
+
 int berth_ctrl_host_start(const berth_ctrl_host_opts *o, berth_ctrl_host **out)
 {
     berth_ctrl_host *h = calloc(1, sizeof *h);
@@ -454,6 +485,12 @@ int berth_ctrl_host_start(const berth_ctrl_host_opts *o, berth_ctrl_host **out)
     }
     for (int i = 0; i < h->ninformers; i++)
         berth_informer_start(h->informers[i]);
+    h->sync_timer = evtimer_new(h->o.base, check_synced, h);
+    if (!h->sync_timer) {
+        berth_ctrl_host_free(h);
+        return BERTH_ENOMEM;
+    }
+    check_synced(-1, 0, h);
     *out = h;
     return 0;
 }
@@ -462,6 +499,8 @@ void berth_ctrl_host_free(berth_ctrl_host *h)
 {
     if (!h)
         return;
+    if (h->sync_timer)
+        event_free(h->sync_timer);
     for (int i = 0; i < h->ninformers; i++)
         berth_informer_free(h->informers[i]);
     for (berth_ctrl *c = h->ctrls, *next; c; c = next) {

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "berth/store.h"
 
 struct event_base;
@@ -36,6 +38,10 @@ typedef struct berth_api_options {
  * longer runs the server's callbacks. Returns BERTH_EIO when the address
  * cannot be bound. */
 int berth_api_start(const berth_api_options *o, berth_api **out);
+/* Serves GET /debug/{name} (authenticated) with the JSON fn returns (the
+ * server frees it); fn NULL removes it. Up to four names. */
+void berth_api_set_debug(berth_api *a, const char *name, cJSON *(*fn)(void *arg),
+                         void *arg);
 /* The port actually bound (useful with port 0). */
 uint16_t berth_api_port(const berth_api *a);
 /* Stops accepting connections and ends every watch stream. Requests in

@@ -114,3 +114,19 @@ BERTH_TEST(workqueue_backoff_is_capped)
     berth_workqueue_free(r.q); /* frees a pending delayed key too */
     event_base_free(base);
 }
+
+BERTH_TEST(workqueue_starts_paused_until_resumed)
+{
+    struct event_base *base = event_base_new();
+    recorder r = {0};
+    berth_workqueue_opts o = {.base = base, .fn = record, .arg = &r, .start_paused = true};
+    CHECK_INT(berth_workqueue_new(&o, &r.q), 0);
+    berth_workqueue_add(r.q, "ns/a");
+    run_for(base, 10);
+    CHECK_INT(r.n, 0);
+    berth_workqueue_resume(r.q);
+    run_for(base, 10);
+    CHECK_INT(r.n, 1);
+    berth_workqueue_free(r.q);
+    event_base_free(base);
+}
