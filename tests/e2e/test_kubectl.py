@@ -46,7 +46,8 @@ class KubectlTest(ServerTestCase):
         self.assertIn("deployment.apps/nginx-deployment created", out)
         out = self.kubectl("get", "deployments").stdout
         self.assertRegex(out, r"NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE")
-        self.assertRegex(out, r"nginx-deployment\s+0/3\s+0\s+0\s+")
+        # Pods stay Pending without a node agent: none ready or available.
+        self.assertRegex(out, r"nginx-deployment\s+0/3\s+\d+\s+0\s+")
         out = self.kubectl("apply", "-f", MANIFEST).stdout
         self.assertIn("deployment.apps/nginx-deployment unchanged", out)
         # Edit the manifest: a new image and replica count.
