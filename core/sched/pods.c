@@ -145,7 +145,10 @@ int berth_sched_pod_upsert(berth_sched *s, const cJSON *obj)
     const char *node_name = cJSON_GetStringValue(at(spec, "nodeName"));
     const char *sched_name = cJSON_GetStringValue(at(spec, "schedulerName"));
     bool terminal = phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
-    bool ours = !sched_name || !*sched_name || !strcmp(sched_name, s->cfg.scheduler_name);
+    /* The API server defaults an unset schedulerName to default-scheduler. */
+    if (!sched_name || !*sched_name)
+        sched_name = "default-scheduler";
+    bool ours = !strcmp(sched_name, s->cfg.scheduler_name);
     if (terminal || (!(node_name && *node_name) && !ours)) {
         if (p)
             pod_drop(s, berth_hmap_del(&s->pods, key));

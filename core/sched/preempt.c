@@ -21,13 +21,16 @@ static bool fits(const berth_sched *s, const shape *sh, uint32_t i, const int64_
     return true;
 }
 
-/* More important first: higher priority, then the earlier created. */
+/* More important first: higher priority, then the earlier created (and,
+ * for equal timestamps, the one the cache saw first). */
 static int cmp_importance(const void *a, const void *b)
 {
     const pod *x = *(pod *const *)a, *y = *(pod *const *)b;
     if (x->shape->priority != y->shape->priority)
         return x->shape->priority > y->shape->priority ? -1 : 1;
-    return x->created < y->created ? -1 : x->created > y->created;
+    if (x->created != y->created)
+        return x->created < y->created ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static int reserve(berth_sched *s, uint32_t n)
