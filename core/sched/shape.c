@@ -88,7 +88,7 @@ static int quantity(const cJSON *list, const char *name, bool milli, int64_t *v,
 static int container_requests(const cJSON *c, int64_t r[NRES + 2])
 {
     const cJSON *req = at(at(c, "resources"), "requests");
-    bool cpu_set, mem_set;
+    bool cpu_set = false, mem_set = false;
     int rc = quantity(req, "cpu", true, &r[R_CPU], &cpu_set);
     if (rc == 0)
         rc = quantity(req, "memory", false, &r[R_MEM], &mem_set);
