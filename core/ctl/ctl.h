@@ -70,6 +70,8 @@ const berth_kind *berth_ctl_kind(const char *arg);
 cJSON *berth_ctl_read_manifests(const char **files, size_t n);
 /* "deployment.apps/web" for messages. */
 void berth_ctl_ref(const berth_kind *k, const char *name, char *buf, size_t size);
+/* JSON indented by four spaces, as kubectl -o json prints it; malloc'd. */
+char *berth_ctl_json_pretty(const cJSON *v);
 /* URL-escapes s into a malloc'd string. */
 char *berth_ctl_escape(const char *s);
 

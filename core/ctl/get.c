@@ -11,9 +11,9 @@
 static void print_object(const berth_ctl *c, const berth_kind *k, const cJSON *obj)
 {
     if (strcmp(c->output, "json") == 0) {
-        char *s = cJSON_Print(obj);
+        char *s = berth_ctl_json_pretty(obj);
         if (s)
-            puts(s);
+            fputs(s, stdout);
         free(s);
     } else if (strcmp(c->output, "yaml") == 0) {
         char *s = berth_yaml_emit(obj);
@@ -126,9 +126,9 @@ static int get_controllers(berth_ctl *c)
     cJSON *list = cJSON_Parse(r.body);
     berth_ctl_resp_free(&r);
     if (c->output && strcmp(c->output, "json") == 0) {
-        char *s = cJSON_Print(list);
+        char *s = berth_ctl_json_pretty(list);
         if (s)
-            puts(s);
+            fputs(s, stdout);
         free(s);
         cJSON_Delete(list);
         return 0;

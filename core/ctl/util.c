@@ -146,3 +146,62 @@ cJSON *berth_ctl_read_manifests(const char **files, size_t n)
     }
     return all;
 }
+
+char *berth_ctl_json_pretty(const cJSON *v)
+{
+    char *flat = cJSON_PrintUnformatted(v);
+    if (!flat)
+        return NULL;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f) {
+        free(flat);
+        return NULL;
+    }
+    int depth = 0, in_str = 0;
+    for (const char *p = flat; *p; p++) {
+        char c = *p;
+        if (in_str) {
+            fputc(c, f);
+            if (c == '\\' && p[1])
+                fputc(*++p, f);
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            in_str = 1;
+            fputc(c, f);
+            break;
+        case '{':
+        case '[':
+            /* Empty containers stay on one line, as kubectl prints them. */
+            if (p[1] == (c == '{' ? '}' : ']')) {
+                fputc(c, f);
+                fputc(*++p, f);
+                break;
+            }
+            fputc(c, f);
+            fprintf(f, "\n%*s", ++depth * 4, "");
+            break;
+        case '}':
+        case ']':
+            fprintf(f, "\n%*s%c", --depth * 4, "", c);
+            break;
+        case ',':
+            fprintf(f, ",\n%*s", depth * 4, "");
+            break;
+        case ':':
+            fputs(": ", f);
+            break;
+        default:
+            fputc(c, f);
+        }
+    }
+    fputc('\n', f);
+    fclose(f);
+    free(flat);
+    return out;
+}
