@@ -11,8 +11,8 @@ int berth_ctl_load_config(berth_ctl *c, const char *path, const char *context)
     berth_kubeconfig kc;
     char err[512];
     if (berth_kubeconfig_load(path, context, &kc, err, sizeof err) != 0) {
-        fprintf(stderr, "error: %s\n(start `berthd server`, which writes DATA_DIR/admin.kubeconfig, "
-                        "then pass --kubeconfig or set KUBECONFIG)\n",
+        fprintf(stderr, "error: %s; start `berthd server` (it writes DATA_DIR/admin.kubeconfig) "
+                        "and pass --kubeconfig or set KUBECONFIG\n",
                 err);
         return -1;
     }

@@ -160,6 +160,7 @@ class BerthctlTest(berth_e2e.ServerTestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("/nonexistent", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1)
 
     def test_api_resources_and_version(self):
         out = self.ctl("api-resources").stdout
