@@ -93,30 +93,49 @@ local function manage(rs, active)
   local diff = #active - want
   local uid = rs.metadata.uid
   if diff < 0 then
+    -- A burst goes out at once: the creates share the store's fsyncs.
     local n = math.min(-diff, BURST)
-    for _ = 1, n do
-      local pod, msg, reason = berth.create(new_pod(rs))
-      if not pod then
-        berth.event(rs, "Warning", "FailedCreate", "Error creating: " .. tostring(msg))
-        return msg, reason
+    local pods = {}
+    for i = 1, n do pods[i] = new_pod(rs) end
+    local created, first_msg, first_reason = 0, nil, nil
+    for _, r in ipairs(berth.create_all(pods)) do
+      if r.object then
+        created = created + 1
+        expect(uid, r.object.metadata.name, "create")
+      elseif not first_msg then
+        first_msg, first_reason = r.message, r.reason
       end
-      expect(uid, pod.metadata.name, "create")
     end
-    berth.event(rs, "Normal", "SuccessfulCreate",
-      string.format("Created %d pod(s) from template", n))
+    if created > 0 then
+      berth.event(rs, "Normal", "SuccessfulCreate",
+        string.format("Created %d pod(s) from template", created))
+    end
+    if first_msg then
+      berth.event(rs, "Warning", "FailedCreate", "Error creating: " .. tostring(first_msg))
+      return first_msg, first_reason
+    end
     return nil, nil, -diff > n
   elseif diff > 0 then
     local victims = pods_lib.pick_for_deletion(active, math.min(diff, BURST))
-    for _, pod in ipairs(victims) do
+    local items = {}
+    for i, pod in ipairs(victims) do
       local md = pod.metadata
-      local ok, msg, reason = berth.delete("Pod", md.namespace, md.name,
-        { preconditions = { uid = md.uid } })
-      if not ok and reason ~= "NotFound" then
-        berth.event(rs, "Warning", "FailedDelete", "Error deleting: " .. tostring(msg))
-        return msg, reason
+      items[i] = { kind = "Pod", namespace = md.namespace, name = md.name,
+                   opts = { preconditions = { uid = md.uid } } }
+    end
+    local first_msg, first_reason
+    for i, r in ipairs(berth.delete_all(items)) do
+      local md = victims[i].metadata
+      if r.ok or r.reason == "NotFound" then
+        expect(uid, md.name, "delete")
+        berth.event(rs, "Normal", "SuccessfulDelete", "Deleted pod: " .. md.name)
+      elseif not first_msg then
+        first_msg, first_reason = r.message, r.reason
       end
-      expect(uid, md.name, "delete")
-      berth.event(rs, "Normal", "SuccessfulDelete", "Deleted pod: " .. md.name)
+    end
+    if first_msg then
+      berth.event(rs, "Warning", "FailedDelete", "Error deleting: " .. tostring(first_msg))
+      return first_msg, first_reason
     end
     return nil, nil, diff > #victims
   end

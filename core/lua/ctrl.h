@@ -30,6 +30,7 @@ typedef struct berth_reconcile {
     double requeue_after; /* seconds, < 0 when unset */
     bool conflict;        /* a write answered Conflict: requeue at once */
     bool waiting;         /* yielded on an API call */
+    bool bad_yield;       /* yielded at top level outside an API call */
     struct berth_reconcile *prev, *next; /* the controller's running list */
 } berth_reconcile;
 

@@ -76,38 +76,43 @@ static void enqueue_owner(berth_ctrl *c, const cJSON *obj)
  * failing map function is logged; it cannot stop the informer. */
 static int call_map(lua_State *L)
 {
-    const cJSON *obj = lua_touserdata(L, 1);
-    const char *kind = lua_tostring(L, 2);
-    lua_getfield(L, 3, kind);
+    berth_ctrl *c = lua_touserdata(L, 1);
+    const berth_kind *k = lua_touserdata(L, 2);
+    const cJSON *obj = lua_touserdata(L, 3);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->maps_ref);
+    lua_getfield(L, -1, k->kind);
     berth_lua_push_json(L, obj);
     lua_call(L, 1, 1);
-    return 1;
-}
-
-static void enqueue_mapped(berth_ctrl *c, const berth_kind *k, const cJSON *obj)
-{
-    lua_State *L = c->L;
-    lua_pushcfunction(L, call_map);
-    lua_pushlightuserdata(L, (void *)obj);
-    lua_pushstring(L, k->kind);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->maps_ref);
-    c->idle.instructions = 0;
-    if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
-        snprintf(c->last_error, sizeof c->last_error, "maps.%s: %s", k->kind,
-                 lua_tostring(L, -1));
-        BERTH_WARN(c->name, "maps.%s failed: %s", k->kind, lua_tostring(L, -1));
-        c->errors++;
-        lua_pop(L, 1);
-        return;
-    }
+    /* Queue the keys here, still protected: reading them may allocate. */
     if (lua_istable(L, -1)) {
         for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
             berth_workqueue_add(c->queue, lua_tostring(L, -1));
             lua_pop(L, 1);
         }
+    }
+    return 0;
+}
+
+/* Calls the controller's maps[kind](obj) and queues the keys it returns. A
+ * failing map function is logged; it cannot stop the informer. Everything
+ * that may allocate runs inside the protected call. */
+static void enqueue_mapped(berth_ctrl *c, const berth_kind *k, const cJSON *obj)
+{
+    lua_State *L = c->L;
+    if (!lua_checkstack(L, 4))
+        return;
+    lua_pushcfunction(L, call_map);
+    lua_pushlightuserdata(L, c);
+    lua_pushlightuserdata(L, (void *)k);
+    lua_pushlightuserdata(L, (void *)obj);
+    c->idle.instructions = 0;
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+        const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error";
+        snprintf(c->last_error, sizeof c->last_error, "maps.%s: %s", k->kind, msg);
+        BERTH_WARN(c->name, "maps.%s failed: %s", k->kind, msg);
+        c->errors++;
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);
 }
 
 static void route_change(route *r, const cJSON *obj)

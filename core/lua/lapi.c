@@ -12,67 +12,152 @@
 #include "lua/ctrl.h"
 #include "lua/ljson.h"
 
-typedef struct api_call {
-    berth_reconcile *rc;
-    bool yielded; /* the coroutine waits for this call */
-    bool done;    /* the answer is in */
-    bool is_delete;
+/* Writes in flight for one reconcile: a single call, or a batch
+ * (create_all, delete_all) whose requests all go out at once so they share
+ * the store's group commit. The coroutine resumes when the last answers. */
+typedef struct api_batch api_batch;
+
+typedef struct api_result {
+    api_batch *batch;
     int err;
     char *message;
     cJSON *obj;
-} api_call;
+} api_result;
 
-static void call_free(api_call *c)
+struct api_batch {
+    berth_reconcile *rc;
+    bool yielded;   /* the coroutine waits for this batch */
+    bool is_delete;
+    bool many;      /* results go back as a table of tables */
+    size_t n, pending;
+    api_result r[];
+};
+
+static api_batch *batch_new(berth_reconcile *rc, size_t n, bool is_delete, bool many)
 {
-    free(c->message);
-    cJSON_Delete(c->obj);
-    free(c);
+    api_batch *b = calloc(1, sizeof *b + n * sizeof b->r[0]);
+    if (!b)
+        return NULL;
+    b->rc = rc;
+    b->n = n;
+    b->is_delete = is_delete;
+    b->many = many;
+    for (size_t i = 0; i < n; i++)
+        b->r[i].batch = b;
+    return b;
 }
 
-/* Pushes the call's outcome: the object, or nil, message, reason. */
-static int push_outcome(lua_State *L, api_call *c)
+static void batch_free(api_batch *b)
 {
-    int err = c->err;
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", c->message ? c->message : berth_strerror(err));
-    cJSON *obj = c->obj;
-    bool is_delete = c->is_delete;
-    c->obj = NULL;
-    call_free(c);
-    if (!err) {
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->r[i].message);
+        cJSON_Delete(b->r[i].obj);
+    }
+    free(b);
+}
+
+/* Pushes one outcome: the object (true for a delete), or nil, message,
+ * reason. Returns the number of values pushed. */
+static int push_one(lua_State *L, api_result *r, bool is_delete)
+{
+    if (!r->err) {
         if (is_delete)
             lua_pushboolean(L, 1);
         else
-            berth_lua_push_json(L, obj);
-        cJSON_Delete(obj);
+            berth_lua_push_json(L, r->obj);
         return 1;
     }
-    cJSON_Delete(obj);
     lua_pushnil(L);
-    lua_pushstring(L, msg);
-    lua_pushstring(L, berth_status_reason(err, NULL));
+    lua_pushstring(L, r->message ? r->message : berth_strerror(r->err));
+    lua_pushstring(L, berth_status_reason(r->err, NULL));
     return 3;
 }
 
-static void on_reply(void *arg, const berth_reply *r)
+/* Pushes a batch's outcome and frees it. A batch of many answers with an
+ * array of {object=|ok=, message=, reason=} tables. */
+static int push_outcome(lua_State *L, api_batch *b)
 {
-    api_call *c = arg;
-    c->done = true;
-    c->err = r->err;
-    if (r->err == BERTH_ECONFLICT)
-        c->rc->conflict = true;
-    if (r->message)
-        c->message = strdup(r->message);
-    if (r->obj)
-        c->obj = cJSON_Duplicate(r->obj, 1);
-    if (c->yielded)
-        berth_reconcile_resume(c->rc);
+    if (!b->many) {
+        /* Free before pushing could raise: copy what push_one needs. */
+        api_result r = b->r[0];
+        bool is_delete = b->is_delete;
+        b->r[0].message = NULL;
+        b->r[0].obj = NULL;
+        batch_free(b);
+        int n = push_one(L, &r, is_delete);
+        free(r.message);
+        cJSON_Delete(r.obj);
+        return n;
+    }
+    lua_createtable(L, (int)b->n, 0);
+    for (size_t i = 0; i < b->n; i++) {
+        lua_createtable(L, 0, 3);
+        int n = push_one(L, &b->r[i], b->is_delete);
+        if (n == 1) {
+            lua_setfield(L, -2, b->is_delete ? "ok" : "object");
+        } else {
+            lua_setfield(L, -4, "reason");
+            lua_setfield(L, -3, "message");
+            lua_pop(L, 1);
+        }
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    luaL_setmetatable(L, BERTH_LUA_ARRAY_MT);
+    batch_free(b);
+    return 1;
+}
+
+static void on_reply(void *arg, const berth_reply *reply)
+{
+    api_result *r = arg;
+    api_batch *b = r->batch;
+    r->err = reply->err;
+    if (reply->err == BERTH_ECONFLICT)
+        b->rc->conflict = true;
+    if (reply->message)
+        r->message = strdup(reply->message);
+    if (reply->obj && !b->is_delete)
+        r->obj = cJSON_Duplicate(reply->obj, 1);
+    if (--b->pending == 0 && b->yielded)
+        berth_reconcile_resume(b->rc);
 }
 
 static int finish_call(lua_State *L, int status, lua_KContext ctx)
 {
     (void)status;
-    return push_outcome(L, (api_call *)ctx);
+    return push_outcome(L, (api_batch *)ctx);
+}
+
+static berth_reconcile *check_in_reconcile(lua_State *L)
+{
+    berth_reconcile *rc = berth_lua_current(L);
+    if (!rc->co)
+        luaL_error(L, "writes are allowed only inside reconcile");
+    return rc;
+}
+
+/* Sends request i of batch b; an immediate failure is recorded as its
+ * answer. Takes ownership of body. */
+static void send_one(api_batch *b, size_t i, berth_verb verb, berth_request *req, cJSON *body)
+{
+    req->body = body;
+    b->pending++;
+    int err = berth_client_request(b->rc->ctrl->host->o.client, verb, req, on_reply, &b->r[i]);
+    cJSON_Delete(body);
+    if (err) {
+        b->r[i].err = err;
+        b->pending--;
+    }
+}
+
+/* Suspends until every request of b is answered (unless all already are). */
+static int wait_batch(lua_State *L, api_batch *b)
+{
+    if (b->pending == 0)
+        return push_outcome(L, b);
+    b->yielded = true;
+    b->rc->waiting = true;
+    return lua_yieldk(L, 0, (lua_KContext)b, finish_call);
 }
 
 /* Sends req and suspends until the answer, or raises on misuse. Takes
@@ -84,25 +169,13 @@ static int do_call(lua_State *L, berth_verb verb, berth_request *req, cJSON *bod
         cJSON_Delete(body);
         return luaL_error(L, "writes are allowed only inside reconcile");
     }
-    api_call *c = calloc(1, sizeof *c);
-    if (!c) {
+    api_batch *b = batch_new(rc, 1, verb == BERTH_VERB_DELETE, false);
+    if (!b) {
         cJSON_Delete(body);
         return luaL_error(L, "out of memory");
     }
-    c->rc = rc;
-    c->is_delete = verb == BERTH_VERB_DELETE;
-    req->body = body;
-    int err = berth_client_request(rc->ctrl->host->o.client, verb, req, on_reply, c);
-    cJSON_Delete(body);
-    if (err) {
-        c->err = err;
-        c->done = true;
-    }
-    if (c->done)
-        return push_outcome(L, c);
-    c->yielded = true;
-    rc->waiting = true;
-    return lua_yieldk(L, 0, (lua_KContext)c, finish_call);
+    send_one(b, 0, verb, req, body);
+    return wait_batch(L, b);
 }
 
 /* The object at arg as JSON with its kind, namespace and name, or raises. */
@@ -205,6 +278,89 @@ static int l_delete(lua_State *L)
     return do_call(L, BERTH_VERB_DELETE, &req, opts);
 }
 
+/* berth.create_all(objs): every create at once; an array of results. */
+static int l_create_all(lua_State *L)
+{
+    berth_reconcile *rc = check_in_reconcile(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    size_t n = (size_t)lua_rawlen(L, 1);
+    /* Encode everything first: a bad object raises before anything is sent. */
+    cJSON **bodies = calloc(n ? n : 1, sizeof *bodies);
+    berth_request *reqs = calloc(n ? n : 1, sizeof *reqs);
+    api_batch *b = batch_new(rc, n, false, true);
+    if (!bodies || !reqs || !b) {
+        free(bodies);
+        free(reqs);
+        if (b)
+            batch_free(b);
+        return luaL_error(L, "out of memory");
+    }
+    char err[256] = "";
+    for (size_t i = 0; i < n && !err[0]; i++) {
+        lua_rawgeti(L, 1, (lua_Integer)i + 1);
+        bodies[i] = lua_istable(L, -1) ? berth_lua_to_json(L, -1, err, sizeof err) : NULL;
+        lua_pop(L, 1);
+        reqs[i].kind = berth_kind_of(bodies[i]);
+        if (!err[0] && !reqs[i].kind)
+            snprintf(err, sizeof err, "object %zu has no known apiVersion and kind", i + 1);
+        reqs[i].ns = berth_obj_namespace(bodies[i]);
+    }
+    if (err[0]) {
+        for (size_t i = 0; i < n; i++)
+            cJSON_Delete(bodies[i]);
+        free(bodies);
+        free(reqs);
+        batch_free(b);
+        return luaL_argerror(L, 1, err);
+    }
+    for (size_t i = 0; i < n; i++)
+        send_one(b, i, BERTH_VERB_CREATE, &reqs[i], bodies[i]);
+    free(bodies);
+    free(reqs);
+    return wait_batch(L, b);
+}
+
+/* berth.delete_all({{kind=, namespace=, name=, opts=}, ...}). */
+static int l_delete_all(lua_State *L)
+{
+    berth_reconcile *rc = check_in_reconcile(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    size_t n = (size_t)lua_rawlen(L, 1);
+    api_batch *b = batch_new(rc, n, true, true);
+    if (!b)
+        return luaL_error(L, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 1, (lua_Integer)i + 1);
+        int item = lua_gettop(L);
+        if (!lua_istable(L, item)) {
+            b->r[i].err = BERTH_EINVAL;
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_getfield(L, item, "kind");
+        lua_getfield(L, item, "namespace");
+        lua_getfield(L, item, "name");
+        lua_getfield(L, item, "opts");
+        const berth_kind *k = lua_isstring(L, item + 1) ? berth_kind_find(NULL, lua_tostring(L, item + 1)) : NULL;
+        berth_request req = {.kind = k, .ns = lua_tostring(L, item + 2),
+                             .name = lua_tostring(L, item + 3)};
+        cJSON *opts = NULL;
+        char err[128];
+        if (lua_istable(L, item + 4) && (opts = berth_lua_to_json(L, item + 4, err, sizeof err))) {
+            cJSON_AddStringToObject(opts, "kind", "DeleteOptions");
+            cJSON_AddStringToObject(opts, "apiVersion", "v1");
+        }
+        if (!k || !req.name) {
+            cJSON_Delete(opts);
+            b->r[i].err = BERTH_EINVAL;
+        } else {
+            send_one(b, i, BERTH_VERB_DELETE, &req, opts);
+        }
+        lua_settop(L, item - 1);
+    }
+    return wait_batch(L, b);
+}
+
 static void ignore_reply(void *arg, const berth_reply *r)
 {
     (void)arg, (void)r;
@@ -265,7 +421,9 @@ void berth_lua_open_api(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
         {"create", l_create},
+        {"create_all", l_create_all},
         {"delete", l_delete},
+        {"delete_all", l_delete_all},
         {"event", l_event},
         {"patch", l_patch},
         {"update", l_update},

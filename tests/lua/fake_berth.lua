@@ -498,6 +498,25 @@ function M.new()
     return true
   end
 
+  -- The batch calls: every request at once in the host; in order here.
+  function b.create_all(objs)
+    local out = {}
+    for i, obj in ipairs(objs) do
+      local created, msg, reason = b.create(obj)
+      out[i] = { object = created, message = msg, reason = reason }
+    end
+    return setmetatable(out, array_mt)
+  end
+
+  function b.delete_all(items)
+    local out = {}
+    for i, it in ipairs(items) do
+      local ok, msg, reason = b.delete(it.kind, it.namespace, it.name, it.opts)
+      out[i] = { ok = ok, message = msg, reason = reason }
+    end
+    return setmetatable(out, array_mt)
+  end
+
   function b.event(obj, type_, reason, message)
     b.events[#b.events + 1] = { obj = copy(obj), type = type_, reason = reason, message = message }
   end
