@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "berth/errno.h"
+
 typedef struct berth_images berth_images;
 
 typedef struct berth_image_info {
