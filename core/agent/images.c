@@ -7,9 +7,9 @@
  *
  * Archives are unpacked by GNU tar in a child process (fed through a pipe,
  * which is what gives the progress callback its byte counts); OCI layers are
- * applied in order, whiteouts first, removed through openat2(RESOLVE_IN_ROOT)
- * so a symlink in an earlier layer cannot point a deletion outside the
- * root. */
+ * applied in order, whiteouts first, removed by walking the path one
+ * component at a time without following symlinks, so a symlink in an earlier
+ * layer cannot point a deletion outside the root. */
 #include "agent/images.h"
 
 #include <cjson/cJSON.h>
@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -306,6 +305,25 @@ static int rm_at(int dirfd, const char *name)
     return unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
+/* Opens dir (relative, inside root) refusing symlinks on the way. */
+static int open_beneath(int rootfd, const char *dir)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", dir);
+    int fd = dup(rootfd);
+    char *save = NULL;
+    for (char *c = strtok_r(buf, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(c, "."))
+            continue;
+        int next = strcmp(c, "..") == 0
+                       ? -1
+                       : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        fd = next;
+    }
+    return fd;
+}
+
 /* Applies one whiteout entry (a path inside the layer) to root. */
 static void whiteout(int rootfd, const char *entry)
 {
@@ -324,9 +342,7 @@ static void whiteout(int rootfd, const char *entry)
     }
     if (strncmp(base, ".wh.", 4) != 0)
         return;
-    struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-    int dfd = (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof how);
+    int dfd = open_beneath(rootfd, dir);
     if (dfd < 0)
         return; /* nothing below to hide */
     if (strcmp(base, ".wh..wh..opq") == 0) {

@@ -252,17 +252,21 @@ static int host_child_watch(const berth_host *h, int pid, berth_host_child_fn fn
     if (pid <= 0 || !fn)
         return BERTH_EINVAL;
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pfd < 0)
-        return errno == ESRCH ? BERTH_ENOTFOUND : BERTH_ENOTSUP;
+    if (pfd < 0 && errno != ENOSYS)
+        return errno == ESRCH ? BERTH_ENOTFOUND : BERTH_EIO;
     handle *hd = handle_new(inst, 'c', (void *)fn, arg);
     if (!hd) {
-        close(pfd);
+        if (pfd >= 0)
+            close(pfd);
         return BERTH_ENOMEM;
     }
     hd->fd = pfd;
     hd->pid = pid;
-    hd->ev = event_new(inst->ps->base, pfd, EV_READ | EV_PERSIST, on_child, hd);
-    if (!hd->ev || event_add(hd->ev, NULL) < 0) {
+    /* Without pidfds (kernels before 5.3, valgrind) poll every 50 ms. */
+    struct timeval poll_tv = {0, 50000};
+    hd->ev = event_new(inst->ps->base, pfd, pfd >= 0 ? EV_READ | EV_PERSIST : EV_PERSIST,
+                       on_child, hd);
+    if (!hd->ev || event_add(hd->ev, pfd >= 0 ? NULL : &poll_tv) < 0) {
         handle_free(hd);
         return BERTH_ENOMEM;
     }

@@ -90,10 +90,10 @@ static void bind_volume(const char *root, const berth_mount *m)
         if (fd >= 0)
             close(fd);
     }
-    if (mount(m->source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+    if (mount(m->source, target, "none", MS_BIND | MS_REC, NULL) < 0)
         die("bind mount %s on %s: %s", m->source, m->target, strerror(errno));
     if (m->read_only &&
-        mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+        mount("none", target, "none", MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
         die("read-only remount of %s: %s", m->target, strerror(errno));
 }
 
@@ -167,7 +167,8 @@ static void exec_command(const berth_container_spec *spec, int exec_err_fd)
     int has_path = 0;
     for (; spec->env && spec->env[n]; n++)
         has_path |= strncmp(spec->env[n], "PATH=", 5) == 0;
-    char **env = calloc(n + 3, sizeof *env);
+    static char **env; /* static: still reachable if exec fails */
+    env = calloc(n + 3, sizeof *env);
     if (!env)
         _exit(127);
     size_t k = 0;
@@ -199,7 +200,7 @@ void rp_child_main(const rp_launch *l, int out_fd, int err_fd, int sync_fd, int 
     if (sethostname(hostname, strlen(hostname)) < 0)
         die("sethostname %s: %s", hostname, strerror(errno));
 
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
         die("making / private: %s", strerror(errno));
     snprintf(root, sizeof root, "%s/rootfs", l->dir);
     if (strpbrk(spec->rootfs, ",:") || strpbrk(l->dir, ",:"))

@@ -156,6 +156,10 @@ int rp_exec_start(const berth_host *h, int pid, const rp_cgroups *cg, const char
     x->done = done;
     x->arg = arg;
     fcntl(p[0], F_SETFL, O_NONBLOCK);
+    /* Linked before the fork, so the child's copy of x is reachable too. */
+    x->next = execs;
+    execs = x;
+    fflush(NULL); /* or the host's buffered output could be written twice */
     x->pid = fork();
     if (x->pid == 0)
         enter_and_run(pid, cg, argv, p[1]);
@@ -179,13 +183,12 @@ int rp_exec_start(const berth_host *h, int pid, const rp_cgroups *cg, const char
         }
         if (x->fd_watch)
             h->unwatch(h, x->fd_watch);
+        execs = x->next;
         close(x->fd);
         free(x->buf);
         free(x);
         return err;
     }
-    x->next = execs;
-    execs = x;
     return 0;
 }
 

@@ -214,7 +214,7 @@ __attribute__((noreturn)) static void monitor(const rp_launch *l, int report)
     while (open_streams > 0 || !exited) {
         struct pollfd pf[3] = {{out_stream.fd, POLLIN, 0}, {err_stream.fd, POLLIN, 0},
                                {exited ? -1 : pidfd, POLLIN, 0}};
-        int timeout = -1;
+        int timeout = pidfd < 0 ? 100 : -1; /* no pidfd: look every 100 ms */
         if (exited) {
             /* Everyone in the pid namespace died with its first process;
              * give stray pipe holders a moment, no more. */
@@ -234,7 +234,7 @@ __attribute__((noreturn)) static void monitor(const rp_launch *l, int report)
                 open_streams--;
             }
         if (!exited && (pidfd < 0 || (pf[2].revents & POLLIN))) {
-            if (waitpid((pid_t)pid, &status, pidfd < 0 ? 0 : WNOHANG) == (pid_t)pid) {
+            if (waitpid((pid_t)pid, &status, WNOHANG) == (pid_t)pid) {
                 exited = 1;
                 drain_deadline = rp_now_ns() + 2000000000LL;
             }
@@ -275,6 +275,7 @@ int rp_launch_monitor(const rp_launch *l, rp_started *out, char *err, size_t err
     int rp[2];
     if (pipe2(rp, O_CLOEXEC) < 0)
         return BERTH_EIO;
+    fflush(NULL); /* or the host's buffered output could be written twice */
     pid_t a = fork();
     if (a < 0) {
         close(rp[0]);

@@ -40,6 +40,9 @@ typedef struct ctr {
     int pidfd;     /* the container's first process, for signals */
     int mon_pidfd; /* the monitor, readable when it exits */
     berth_host_watch *mon_watch;
+    berth_host_timer *mon_poll; /* instead of mon_watch without pidfds */
+    int mon_pid;
+    uint64_t mon_start;
     berth_host_timer *kill_timer;
     waiter *waiters;
     size_t nwaiters;
@@ -82,16 +85,18 @@ static void copy(char *dst, size_t len, const char *src)
     snprintf(dst, len, "%s", src && *src ? src : "-");
 }
 
-static int pidfd_signal(int fd, int sig)
-{
-    return fd < 0 ? -1 : (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
-}
+/* Signals the container's first process through its pidfd; where the
+ * system has none, by pid, which is safe while its monitor (its parent) has
+ * not exited. */
+static int signal_ctr(const struct ctr *c, int sig);
 
 static void ctr_free(ctr *c)
 {
     const berth_host *h = c->rp->host;
     if (c->mon_watch)
         h->unwatch(h, c->mon_watch);
+    if (c->mon_poll)
+        h->timer_cancel(h, c->mon_poll);
     if (c->kill_timer)
         h->timer_cancel(h, c->kill_timer);
     if (c->pidfd >= 0)
@@ -140,14 +145,27 @@ static void read_exit(ctr *c)
     }
 }
 
-static void on_monitor_exit(int fd, unsigned events, void *arg)
+static int monitor_alive(const ctr *c)
 {
-    ctr *c = arg;
+    return c->mon_watch || c->mon_poll;
+}
+
+static int signal_ctr(const ctr *c, int sig)
+{
+    if (c->pidfd >= 0)
+        return (int)syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0);
+    return monitor_alive(c) && c->st.pid > 0 ? kill(c->st.pid, sig) : -1;
+}
+
+static void monitor_gone(ctr *c)
+{
     rp *r = c->rp;
     const berth_host *h = r->host;
-    h->unwatch(h, c->mon_watch);
+    if (c->mon_watch)
+        h->unwatch(h, c->mon_watch);
     c->mon_watch = NULL;
-    close(c->mon_pidfd);
+    if (c->mon_pidfd >= 0)
+        close(c->mon_pidfd);
     c->mon_pidfd = -1;
     if (c->kill_timer) {
         h->timer_cancel(h, c->kill_timer);
@@ -167,12 +185,37 @@ static void on_monitor_exit(int fd, unsigned events, void *arg)
     free(ws);
 }
 
+static void on_monitor_exit(int fd, unsigned events, void *arg)
+{
+    monitor_gone(arg);
+}
+
+static void on_monitor_poll(void *arg)
+{
+    ctr *c = arg;
+    const berth_host *h = c->rp->host;
+    c->mon_poll = NULL;
+    if (rp_proc_start_time(c->mon_pid) == c->mon_start &&
+        h->timer_start(h, 100, on_monitor_poll, c, &c->mon_poll) == 0)
+        return;
+    monitor_gone(c);
+}
+
 /* Starts watching a live monitor; returns 0, or -1 when it is already gone
  * (or its pid now belongs to someone else). */
 static int watch_monitor(ctr *c, int mon_pid, uint64_t mon_start, int pid)
 {
     const berth_host *h = c->rp->host;
+    c->mon_pid = mon_pid;
+    c->mon_start = mon_start;
     c->mon_pidfd = (int)syscall(SYS_pidfd_open, mon_pid, 0);
+    if (c->mon_pidfd < 0 && errno == ENOSYS) {
+        /* No pidfds (kernels before 5.3, valgrind): look every 100 ms. */
+        if (rp_proc_start_time(mon_pid) != mon_start ||
+            h->timer_start(h, 100, on_monitor_poll, c, &c->mon_poll) < 0)
+            return -1;
+        return 0;
+    }
     if (c->mon_pidfd < 0)
         return -1;
     if (rp_proc_start_time(mon_pid) != mon_start) {
@@ -315,7 +358,7 @@ static void on_grace_over(void *arg)
 {
     ctr *c = arg;
     c->kill_timer = NULL;
-    pidfd_signal(c->pidfd, SIGKILL);
+    signal_ctr(c, SIGKILL);
 }
 
 static int rp_stop(void *state, const char *id, uint32_t grace_ms, berth_runtime_done_fn done,
@@ -325,7 +368,7 @@ static int rp_stop(void *state, const char *id, uint32_t grace_ms, berth_runtime
     ctr *c = find(r, id);
     if (!c)
         return BERTH_ENOTFOUND;
-    if (!c->mon_watch) {
+    if (!monitor_alive(c)) {
         if (done)
             done(arg, 0);
         return 0;
@@ -339,14 +382,14 @@ static int rp_stop(void *state, const char *id, uint32_t grace_ms, berth_runtime
     }
     /* A container that never started has nothing to shut down cleanly. */
     if (grace_ms == 0 || c->st.state == BERTH_CONTAINER_CREATED) {
-        pidfd_signal(c->pidfd, SIGKILL);
+        signal_ctr(c, SIGKILL);
         return 0;
     }
-    pidfd_signal(c->pidfd, SIGTERM);
+    signal_ctr(c, SIGTERM);
     if (!c->kill_timer) {
         int err = r->host->timer_start(r->host, grace_ms, on_grace_over, c, &c->kill_timer);
         if (err < 0) {
-            pidfd_signal(c->pidfd, SIGKILL);
+            signal_ctr(c, SIGKILL);
             return 0;
         }
     }
@@ -359,7 +402,7 @@ static int rp_remove(void *state, const char *id)
     ctr *c = find(r, id);
     if (!c)
         return BERTH_ENOTFOUND;
-    if (c->mon_watch)
+    if (monitor_alive(c))
         return BERTH_ECONFLICT;
     if (rp_cg_remove(&c->cg) < 0) {
         r->host->log(r->host, BERTH_PLOG_ERROR, "container %s: cannot remove cgroup %s", id,

@@ -238,11 +238,18 @@ BERTH_TEST(runtime_process_memory_limit_gives_oomkilled) {
         goto out;
     const char *argv[] = {"dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1", NULL};
     berth_container_spec s;
-    spec_init(&e, &s, "hog", argv);
-    s.memory_bytes = 16 << 20;
-    CHECK(run_to_exit(&e, &s, 10000));
-    CHECK_STR(e.last.reason, "OOMKilled");
-    CHECK_INT(e.last.exit_code, 137);
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload && strstr(preload, "vgpreload")) {
+        /* Under valgrind the container's first process is valgrind until
+         * its exec, and valgrind alone outgrows 16 MiB. */
+        fprintf(stderr, "skipped under valgrind: the memory limit part\n");
+    } else {
+        spec_init(&e, &s, "hog", argv);
+        s.memory_bytes = 16 << 20;
+        CHECK(run_to_exit(&e, &s, 10000));
+        CHECK_STR(e.last.reason, "OOMKilled");
+        CHECK_INT(e.last.exit_code, 137);
+    }
     /* The same command without a limit completes. */
     spec_init(&e, &s, "nohog", argv);
     CHECK(run_to_exit(&e, &s, 10000));
