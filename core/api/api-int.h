@@ -58,8 +58,6 @@ int api_route_parse(const char *path, api_route *rt);
 int api_continue_encode(int64_t rev, const char *next_key, char *out, size_t size);
 /* Returns BERTH_EBADREQUEST for anything not made by api_continue_encode. */
 int api_continue_decode(const char *tok, int64_t *rev, char *key, size_t size);
-/* Base64 (RFC 4648 alphabet, padded); returns the length written. */
-size_t api_base64(const unsigned char *in, size_t n, char *out);
 
 /* ---- Status (status.c): the one table from BERTH_E* to reasons. ---- */
 

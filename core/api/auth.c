@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "api/api-int.h"
+#include "util/base64.h"
 #include "berth/log.h"
 
 /* Writes data to path atomically (temp file, fsync, rename), mode 0600. */
@@ -72,7 +73,7 @@ int berth_api_write_kubeconfig(const char *dir, const char *server, const char *
         size_t n = strlen(ca_pem);
         if ((n + 2) / 3 * 4 + 1 > sizeof ca)
             return BERTH_ETOOLARGE;
-        api_base64((const unsigned char *)ca_pem, n, ca);
+        berth_base64_encode(ca_pem, n, ca, false);
     }
     if (snprintf(path, sizeof path, "%s/admin.kubeconfig", dir) >= (int)sizeof path)
         return BERTH_EINVAL;

@@ -1,40 +1,16 @@
-/* Errors on the wire: the one table from BERTH_E* codes to Kubernetes
- * Status reasons and HTTP codes, and the metav1.Status writer. */
+/* Errors on the wire: the metav1.Status writer, over the one table from
+ * BERTH_E* codes to Kubernetes reasons (core/util/status.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api-int.h"
-
-static const struct {
-    int err;
-    api_status_map m;
-} table[] = {
-    {BERTH_ENOTFOUND, {404, "NotFound"}},
-    {BERTH_EEXISTS, {409, "AlreadyExists"}},
-    {BERTH_ECONFLICT, {409, "Conflict"}},
-    {BERTH_EINVAL, {422, "Invalid"}},
-    {BERTH_EBADREQUEST, {400, "BadRequest"}},
-    {BERTH_EPARSE, {400, "BadRequest"}},
-    {BERTH_EEXPIRED, {410, "Expired"}},
-    {BERTH_EUNAUTHORIZED, {401, "Unauthorized"}},
-    {BERTH_EFORBIDDEN, {403, "Forbidden"}},
-    {BERTH_EMETHOD, {405, "MethodNotAllowed"}},
-    {BERTH_ETOOLARGE, {413, "RequestEntityTooLarge"}},
-    {BERTH_ETOOMANY, {429, "TooManyRequests"}},
-    {BERTH_EUNAVAILABLE, {503, "ServiceUnavailable"}},
-    {BERTH_ECANCELED, {503, "ServiceUnavailable"}},
-    {BERTH_ELOCKED, {503, "ServiceUnavailable"}},
-    {BERTH_ENOTSUP, {415, "UnsupportedMediaType"}},
-    {BERTH_ETIMEOUT, {504, "Timeout"}},
-    {BERTH_ERANGE, {422, "Invalid"}},
-};
+#include "berth/status.h"
 
 api_status_map api_status_of(int err)
 {
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (table[i].err == err)
-            return table[i].m;
-    return (api_status_map){500, "InternalError"};
+    int code;
+    const char *reason = berth_status_reason(err, &code);
+    return (api_status_map){code, reason};
 }
 
 void api_qualified(const berth_kind *k, char *buf, size_t size)

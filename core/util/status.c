@@ -4,6 +4,8 @@
 #include "berth/errno.h"
 #include "berth/status.h"
 
+/* Several codes may share a reason; the first of them is the one a reason
+ * maps back to. */
 static const struct {
     int err;
     int code;
@@ -23,7 +25,10 @@ static const struct {
     {BERTH_ENOTSUP, 415, "UnsupportedMediaType"},
     {BERTH_ETOOMANY, 429, "TooManyRequests"},
     {BERTH_EUNAVAILABLE, 503, "ServiceUnavailable"},
+    {BERTH_ECANCELED, 503, "ServiceUnavailable"},
+    {BERTH_ELOCKED, 503, "ServiceUnavailable"},
     {BERTH_ETIMEOUT, 504, "Timeout"},
+    {BERTH_ERANGE, 422, "Invalid"},
 };
 
 const char *berth_status_reason(int err, int *http_code)

@@ -26,10 +26,3 @@ BERTH_TEST(api_continue_rejects_garbage) {
     CHECK_INT(api_continue_encode(7, "/k", tok, 8), BERTH_ETOOLARGE);
 }
 
-BERTH_TEST(api_base64_standard) {
-    char out[16];
-    CHECK_INT(api_base64((const unsigned char *)"ab", 2, out), 4);
-    CHECK_STR(out, "YWI=");
-    api_base64((const unsigned char *)"abc", 3, out);
-    CHECK_STR(out, "YWJj");
-}
