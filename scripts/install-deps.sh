@@ -5,7 +5,8 @@ set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config
       liblua5.4-dev lua5.4 libevent-dev libcjson-dev libyaml-dev
-      libcurl4-openssl-dev lua-busted busybox-static etcd-server
+      libcurl4-openssl-dev libssl-dev lua-busted busybox-static etcd-server
+      python3 tar gzip
       iproute2 nftables valgrind"
 
 missing=""
