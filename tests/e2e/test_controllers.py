@@ -3,6 +3,7 @@
 status through the status subresource)."""
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -280,3 +281,38 @@ class ControllersTest(berth_e2e.ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StandaloneControllersTest(unittest.TestCase):
+    """`berthd controllers --kubeconfig F`: the same host in its own process,
+    against a server that runs none."""
+
+    def test_standalone_host_reconciles(self):
+        server = berth_e2e.Server(extra_args=("--no-controllers",))
+        proc = None
+        try:
+            server.start()
+            log = open(os.path.join(server.data_dir, "controllers.log"), "wb")
+            proc = subprocess.Popen([berth_e2e.berthd_path(), "controllers",
+                                     "--kubeconfig", server.kubeconfig],
+                                    stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "solo"},
+                  "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "solo"}},
+                           "template": {"metadata": {"labels": {"app": "solo"}},
+                                        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+            st, _, body = server.request("POST", APPS + "/replicasets", rs)
+            self.assertEqual(st, 201, body)
+
+            def two_pods():
+                st, _, body = server.request("GET", NS + "/pods?labelSelector=app%3Dsolo")
+                return st == 200 and len(body["items"]) == 2
+            wait_for(two_pods, what="2 pods from the standalone host")
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 0)
+            proc = None
+        finally:
+            if proc:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            server.cleanup()
