@@ -55,9 +55,12 @@ int main(int argc, char **argv)
     const char *kubeconfig = NULL, *context = NULL, *cmd = NULL;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     const char **files = calloc((size_t)argc + 1, sizeof *files);
-    int nrest = 0;
-    if (!rest || !files)
+    int nrest = 0, code = 0;
+    if (!rest || !files) {
+        free(rest);
+        free(files);
         return 1;
+    }
     /* The command decides what -f means: logs -f follows. */
     for (int i = 1; i < argc; i++)
         if (argv[i][0] != '-') {
@@ -98,7 +101,7 @@ int main(int argc, char **argv)
             c.tail = strtol(v, NULL, 10);
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
-            return 0;
+            goto done;
         } else if (!cmd && a[0] != '-') {
             cmd = a;
         } else {
@@ -108,20 +111,20 @@ int main(int argc, char **argv)
     c.files = files;
     if (!cmd) {
         usage(stderr);
-        return 2;
+        code = 2;
+        goto done;
     }
     if (c.output && strcmp(c.output, "wide") && strcmp(c.output, "yaml") &&
         strcmp(c.output, "json") && strcmp(c.output, "name")) {
         fprintf(stderr, "error: unknown output format \"%s\": use wide, yaml, json or name\n",
                 c.output);
-        return 1;
+        code = 1;
+        goto done;
     }
-    if (strcmp(cmd, "api-resources") == 0)
-        return berth_ctl_cmd_api_resources(&c, nrest, rest);
-
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int code;
-    if (berth_ctl_load_config(&c, kubeconfig, context) != 0)
+    if (strcmp(cmd, "api-resources") == 0)
+        code = berth_ctl_cmd_api_resources(&c, nrest, rest);
+    else if (berth_ctl_load_config(&c, kubeconfig, context) != 0)
         code = 1;
     else if (strcmp(cmd, "get") == 0)
         code = berth_ctl_cmd_get(&c, nrest, rest);
@@ -143,9 +146,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "error: unknown command \"%s\" (see berthctl --help)\n", cmd);
         code = 2;
     }
+    curl_global_cleanup();
+done:
     berth_ctl_free(&c);
     free(rest);
     free(files);
-    curl_global_cleanup();
     return code;
 }
