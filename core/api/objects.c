@@ -353,6 +353,18 @@ static void reset_status(const berth_kind *k, cJSON *obj)
         berth_obj_set_str(obj, "status.phase", "Active");
 }
 
+/* A new Namespace is held by the "kubernetes" finalizer until the
+ * namespace controller has emptied it, as Kubernetes' strategy sets it. */
+static void namespace_finalizer(const berth_kind *k, cJSON *obj)
+{
+    if (strcmp(k->kind, "Namespace") != 0 || berth_obj_at(obj, "spec.finalizers"))
+        return;
+    cJSON *spec = berth_obj_ensure(obj, "spec");
+    cJSON *fin = cJSON_AddArrayToObject(spec, "finalizers");
+    if (fin)
+        cJSON_AddItemToArray(fin, cJSON_CreateString("kubernetes"));
+}
+
 static void create_checked(api_req *r)
 {
     const berth_kind *k = r->rt.kind;
@@ -368,6 +380,7 @@ static void create_checked(api_req *r)
     cJSON_DeleteItemFromObjectCaseSensitive(md, "deletionGracePeriodSeconds");
     cJSON_DeleteItemFromObjectCaseSensitive(md, "selfLink");
     reset_status(k, obj);
+    namespace_finalizer(k, obj);
     if (berth_default(k, obj) != 0)
         return api_reply_error(r, BERTH_ENOMEM, NULL);
     if (berth_validate(k, obj, NULL, &r->errs) != 0)

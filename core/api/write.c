@@ -29,12 +29,38 @@ static cJSON *dup_at(const cJSON *obj, const char *path)
     return it ? cJSON_Duplicate(it, 1) : NULL;
 }
 
+/* Whether a finalizer still holds obj: metadata.finalizers, or a
+ * Namespace's spec.finalizers. */
+static bool held(const cJSON *obj)
+{
+    return cJSON_GetArraySize(berth_obj_at(obj, "metadata.finalizers")) > 0 ||
+           cJSON_GetArraySize(berth_obj_at(obj, "spec.finalizers")) > 0;
+}
+
 int api_prepare_update(api_req *r, cJSON *cur, cJSON **objp, bool status_only,
                        bool *del)
 {
     const berth_kind *k = r->rt.kind;
     cJSON *obj = *objp;
-    if (status_only) {
+    if (!strcmp(r->rt.sub, "finalize")) {
+        /* /finalize takes nothing but spec.finalizers from the client. */
+        cJSON *spec_in = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+        cJSON *fin = spec_in ? cJSON_DetachItemFromObjectCaseSensitive(spec_in, "finalizers")
+                             : NULL;
+        cJSON_Delete(obj);
+        obj = *objp = cJSON_Duplicate(cur, 1);
+        if (!obj) {
+            cJSON_Delete(fin);
+            return BERTH_ENOMEM;
+        }
+        cJSON *spec = berth_obj_ensure(obj, "spec");
+        if (cJSON_IsArray(fin)) {
+            api_set_item(spec, "finalizers", fin);
+        } else {
+            cJSON_Delete(fin);
+            cJSON_DeleteItemFromObjectCaseSensitive(spec, "finalizers");
+        }
+    } else if (status_only) {
         /* /status takes nothing but status from the client. */
         cJSON *st = cJSON_DetachItemFromObjectCaseSensitive(obj, "status");
         cJSON_Delete(obj);
@@ -74,8 +100,7 @@ int api_prepare_update(api_req *r, cJSON *cur, cJSON **objp, bool status_only,
     api_set_item(md, "generation", cJSON_CreateNumber(gen));
     if (berth_validate(k, obj, cur, &r->errs) != 0)
         return BERTH_EINVAL;
-    const cJSON *fin = cJSON_GetObjectItemCaseSensitive(md, "finalizers");
-    if (berth_obj_str(obj, "metadata.deletionTimestamp") && cJSON_GetArraySize(fin) == 0) {
+    if (berth_obj_str(obj, "metadata.deletionTimestamp") && !held(obj)) {
         *del = true;
         return 0;
     }
@@ -299,7 +324,7 @@ static int delete_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
     bool graceful = !strcmp(r->rt.kind->kind, "Pod") &&
                     berth_obj_str(cur, "spec.nodeName") &&
                     *berth_obj_str(cur, "spec.nodeName") && r->grace != 0;
-    if (cJSON_GetArraySize(fin) == 0 && !extra && !graceful) {
+    if (!held(cur) && !extra && !graceful) {
         *del = true;
         return 0;
     }
@@ -321,6 +346,8 @@ static int delete_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
     api_time_format((int64_t)time(NULL) + grace, ts, sizeof ts);
     api_set_item(md, "deletionTimestamp", cJSON_CreateString(ts));
     api_set_item(md, "deletionGracePeriodSeconds", cJSON_CreateNumber((double)grace));
+    if (!strcmp(r->rt.kind->kind, "Namespace"))
+        berth_obj_set_str(obj, "status.phase", "Terminating");
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(md, "generation");
     api_set_item(md, "generation", cJSON_CreateNumber(cJSON_IsNumber(g) ? g->valuedouble + 1 : 1));
     return 0;

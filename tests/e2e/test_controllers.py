@@ -244,6 +244,27 @@ class ControllersTest(berth_e2e.ServerTestCase):
         wait_for(lambda: (self.get(APPS + "/statefulsets/db") or {}).get("status", {})
                  .get("readyReplicas") == 3, what="3 ready")
 
+    # -- Namespaces --
+    def test_namespace_deletion_empties_then_removes_it(self):
+        self.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                           "metadata": {"name": "scratch"}})
+        ns = self.get("/api/v1/namespaces/scratch")
+        self.assertEqual(ns["spec"]["finalizers"], ["kubernetes"])
+        self.create("/api/v1/namespaces/scratch/configmaps",
+                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}})
+        self.create("/apis/apps/v1/namespaces/scratch/deployments", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "d"}},
+                     "template": {"metadata": {"labels": {"app": "d"}},
+                                  "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}})
+        wait_for(lambda: len(self.items("/api/v1/namespaces/scratch/pods")) == 2, what="pods")
+        st, _, body = self.server.request("DELETE", "/api/v1/namespaces/scratch")
+        self.assertIn(st, (200, 202), body)
+        wait_for(lambda: self.get("/api/v1/namespaces/scratch") is None, timeout=30,
+                 what="the namespace to go")
+        self.assertEqual(self.items("/api/v1/namespaces/scratch/configmaps"), [])
+        self.assertEqual(self.items("/api/v1/namespaces/scratch/pods"), [])
+
     # -- a custom controller, and misbehaving ones --
     def test_custom_controller_runs_without_rebuild(self):
         self.create(NS + "/configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
