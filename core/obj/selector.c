@@ -15,6 +15,7 @@
 
 #include "berth/errno.h"
 #include "berth/selector.h"
+#include "util/errbuf.h"
 
 enum op { OP_EXISTS, OP_NOT_EXISTS, OP_EQ, OP_DEQ, OP_NE, OP_IN, OP_NOTIN, OP_GT, OP_LT };
 
@@ -118,16 +119,6 @@ static const char *label_value_problem(const char *s, size_t len)
     return NULL;
 }
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- The builder both parsers feed. ---- */
 
@@ -218,7 +209,7 @@ static int build(emit_fn emit, const void *input, berth_selector **out, char *er
                   b.nval * sizeof(char *) + b.nbytes;
     berth_selector *s = malloc(size);
     if (!s) {
-        seterr(err, errlen, "out of memory");
+        berth_errbuf(err, errlen, "out of memory");
         return BERTH_ENOMEM;
     }
     s->n = b.nreq;
@@ -306,10 +297,10 @@ static int tok_is(const token *t, const char *word)
 static int found(const token *t, const char *expected, char *err, size_t errlen)
 {
     if (t->type == T_END)
-        seterr(err, errlen, "unable to parse requirement: found end of string at offset %zu, "
+        berth_errbuf(err, errlen, "unable to parse requirement: found end of string at offset %zu, "
                "expected: %s", t->offset, expected);
     else
-        seterr(err, errlen, "unable to parse requirement: found '%.*s' at offset %zu, "
+        berth_errbuf(err, errlen, "unable to parse requirement: found '%.*s' at offset %zu, "
                "expected: %s", (int)t->len, t->start, t->offset, expected);
     return BERTH_EINVAL;
 }
@@ -318,7 +309,7 @@ static int text_value(builder *b, const token *t, char *err, size_t errlen)
 {
     const char *why = label_value_problem(t->start, t->len);
     if (why) {
-        seterr(err, errlen, "invalid label value \"%.*s\" at offset %zu: %s", (int)t->len,
+        berth_errbuf(err, errlen, "invalid label value \"%.*s\" at offset %zu: %s", (int)t->len,
                t->start, t->offset, why);
         return BERTH_EINVAL;
     }
@@ -361,7 +352,7 @@ static int text_requirement(lexer *l, builder *b, char *err, size_t errlen)
         return found(&t, "identifier", err, errlen);
     const char *why = label_key_problem(t.start, t.len);
     if (why) {
-        seterr(err, errlen, "invalid label key \"%.*s\" at offset %zu: %s", (int)t.len,
+        berth_errbuf(err, errlen, "invalid label key \"%.*s\" at offset %zu: %s", (int)t.len,
                t.start, t.offset, why);
         return BERTH_EINVAL;
     }
@@ -412,7 +403,7 @@ static int text_requirement(lexer *l, builder *b, char *err, size_t errlen)
             ok = *end == 0 && errno == 0;
         }
         if (!ok) {
-            seterr(err, errlen, "invalid value \"%.*s\" at offset %zu: for '>' and '<' "
+            berth_errbuf(err, errlen, "invalid value \"%.*s\" at offset %zu: for '>' and '<' "
                    "the value must be an integer", (int)t.len, t.start, t.offset);
             return BERTH_EINVAL;
         }
@@ -466,25 +457,25 @@ static int json_match_labels(const json_input *in, const char *dot, const cJSON 
     if (!ml || cJSON_IsNull(ml))
         return 0;
     if (!cJSON_IsObject(ml)) {
-        seterr(err, errlen, "%s%smatchLabels: Invalid value: %s: must be an object",
+        berth_errbuf(err, errlen, "%s%smatchLabels: Invalid value: %s: must be an object",
                in->field, dot, json_type(ml));
         return BERTH_EINVAL;
     }
     for (const cJSON *kv = ml->child; kv; kv = kv->next) {
         const char *why = label_key_problem(kv->string, strlen(kv->string));
         if (why) {
-            seterr(err, errlen, "%s%smatchLabels: Invalid value: \"%s\": %s", in->field, dot,
+            berth_errbuf(err, errlen, "%s%smatchLabels: Invalid value: \"%s\": %s", in->field, dot,
                    kv->string, why);
             return BERTH_EINVAL;
         }
         if (!cJSON_IsString(kv)) {
-            seterr(err, errlen, "%s%smatchLabels.%s: Invalid value: %s: must be a string",
+            berth_errbuf(err, errlen, "%s%smatchLabels.%s: Invalid value: %s: must be a string",
                    in->field, dot, kv->string, json_type(kv));
             return BERTH_EINVAL;
         }
         why = label_value_problem(kv->valuestring, strlen(kv->valuestring));
         if (why) {
-            seterr(err, errlen, "%s%smatchLabels: Invalid value: \"%s\": %s", in->field, dot,
+            berth_errbuf(err, errlen, "%s%smatchLabels: Invalid value: \"%s\": %s", in->field, dot,
                    kv->valuestring, why);
             return BERTH_EINVAL;
         }
@@ -498,14 +489,14 @@ static int json_expression(const char *path, const cJSON *e, builder *b, char *e
                            size_t errlen)
 {
     if (!cJSON_IsObject(e)) {
-        seterr(err, errlen, "%s: Invalid value: %s: must be an object", path, json_type(e));
+        berth_errbuf(err, errlen, "%s: Invalid value: %s: must be an object", path, json_type(e));
         return BERTH_EINVAL;
     }
     const cJSON *jop = cJSON_GetObjectItemCaseSensitive(e, "operator");
     const cJSON *jkey = cJSON_GetObjectItemCaseSensitive(e, "key");
     const cJSON *jvals = cJSON_GetObjectItemCaseSensitive(e, "values");
     if (jvals && !cJSON_IsNull(jvals) && !cJSON_IsArray(jvals)) {
-        seterr(err, errlen, "%s.values: Invalid value: %s: must be an array of strings", path,
+        berth_errbuf(err, errlen, "%s.values: Invalid value: %s: must be an array of strings", path,
                json_type(jvals));
         return BERTH_EINVAL;
     }
@@ -515,33 +506,33 @@ static int json_expression(const char *path, const cJSON *e, builder *b, char *e
     if (strcmp(opname, "In") == 0 || strcmp(opname, "NotIn") == 0) {
         op = opname[0] == 'I' ? OP_IN : OP_NOTIN;
         if (!nvals) {
-            seterr(err, errlen, "%s.values: Required value: must be specified when "
+            berth_errbuf(err, errlen, "%s.values: Required value: must be specified when "
                    "`operator` is 'In' or 'NotIn'", path);
             return BERTH_EINVAL;
         }
     } else if (strcmp(opname, "Exists") == 0 || strcmp(opname, "DoesNotExist") == 0) {
         op = opname[0] == 'E' ? OP_EXISTS : OP_NOT_EXISTS;
         if (nvals) {
-            seterr(err, errlen, "%s.values: Forbidden: may not be specified when "
+            berth_errbuf(err, errlen, "%s.values: Forbidden: may not be specified when "
                    "`operator` is 'Exists' or 'DoesNotExist'", path);
             return BERTH_EINVAL;
         }
     } else {
         if (jop && !cJSON_IsString(jop))
             opname = json_type(jop);
-        seterr(err, errlen, "%s.operator: Invalid value: \"%s\": not a valid selector operator",
+        berth_errbuf(err, errlen, "%s.operator: Invalid value: \"%s\": not a valid selector operator",
                path, opname);
         return BERTH_EINVAL;
     }
     if (jkey && !cJSON_IsString(jkey)) {
-        seterr(err, errlen, "%s.key: Invalid value: %s: must be a string", path,
+        berth_errbuf(err, errlen, "%s.key: Invalid value: %s: must be a string", path,
                json_type(jkey));
         return BERTH_EINVAL;
     }
     const char *key = jkey ? jkey->valuestring : "";
     const char *why = label_key_problem(key, strlen(key));
     if (why) {
-        seterr(err, errlen, "%s.key: Invalid value: \"%s\": %s", path, key, why);
+        berth_errbuf(err, errlen, "%s.key: Invalid value: \"%s\": %s", path, key, why);
         return BERTH_EINVAL;
     }
     add_req(b, key, strlen(key), op);
@@ -550,7 +541,7 @@ static int json_expression(const char *path, const cJSON *e, builder *b, char *e
         why = cJSON_IsString(v) ? label_value_problem(v->valuestring, strlen(v->valuestring))
                                 : "must be a string";
         if (why) {
-            seterr(err, errlen, "%s.values[%d]: Invalid value: \"%s\": %s", path, i,
+            berth_errbuf(err, errlen, "%s.values[%d]: Invalid value: \"%s\": %s", path, i,
                    cJSON_IsString(v) ? v->valuestring : json_type(v), why);
             return BERTH_EINVAL;
         }
@@ -566,7 +557,7 @@ static int emit_json(const void *input, builder *b, char *err, size_t errlen)
     if (!in->sel || cJSON_IsNull(in->sel))
         return 0;
     if (!cJSON_IsObject(in->sel)) {
-        seterr(err, errlen, "%s: Invalid value: %s: must be a label selector object",
+        berth_errbuf(err, errlen, "%s: Invalid value: %s: must be a label selector object",
                in->field[0] ? in->field : "selector", json_type(in->sel));
         return BERTH_EINVAL;
     }
@@ -578,7 +569,7 @@ static int emit_json(const void *input, builder *b, char *err, size_t errlen)
     if (!me || cJSON_IsNull(me))
         return 0;
     if (!cJSON_IsArray(me)) {
-        seterr(err, errlen, "%s%smatchExpressions: Invalid value: %s: must be an array",
+        berth_errbuf(err, errlen, "%s%smatchExpressions: Invalid value: %s: must be an array",
                in->field, dot, json_type(me));
         return BERTH_EINVAL;
     }

@@ -10,18 +10,8 @@
 #include "berth/errno.h"
 #include "berth/object.h"
 #include "sched/sched.h"
+#include "util/errbuf.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void defaults(berth_sched_config *c)
 {
@@ -122,7 +112,7 @@ static int get_int(const cJSON *v, const char *field, int64_t lo, int64_t hi, in
 {
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
         v->valuedouble < (double)lo || v->valuedouble > (double)hi) {
-        seterr(err, errlen, "%s: Invalid value: must be a whole number from %lld to %lld",
+        berth_errbuf(err, errlen, "%s: Invalid value: must be a whole number from %lld to %lld",
                field, (long long)lo, (long long)hi);
         return BERTH_EINVAL;
     }
@@ -145,7 +135,7 @@ static const struct {
 static int parse_weights(berth_sched_config *c, const cJSON *w, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(w)) {
-        seterr(err, errlen, "weights: Invalid value: must be a mapping of plugin names to weights");
+        berth_errbuf(err, errlen, "weights: Invalid value: must be a mapping of plugin names to weights");
         return BERTH_EINVAL;
     }
     for (const cJSON *e = w->child; e; e = e->next) {
@@ -155,7 +145,7 @@ static int parse_weights(berth_sched_config *c, const cJSON *w, char *err, size_
         char field[128];
         snprintf(field, sizeof field, "weights.%s", e->string);
         if (i == n) {
-            seterr(err, errlen, "%s: Unsupported value: not a score plugin", field);
+            berth_errbuf(err, errlen, "%s: Unsupported value: not a score plugin", field);
             return BERTH_EINVAL;
         }
         int rc = get_int(e, field, 0, 1000, (int64_t *)((char *)c + weight_fields[i].off),
@@ -170,7 +160,7 @@ static int parse_classes(berth_sched_config *c, const cJSON *a, char *err, size_
 {
     int n = cJSON_GetArraySize(a);
     if (!cJSON_IsArray(a)) {
-        seterr(err, errlen, "priorityClasses: Invalid value: must be a list");
+        berth_errbuf(err, errlen, "priorityClasses: Invalid value: must be a list");
         return BERTH_EINVAL;
     }
     if (n && !(c->classes = calloc((size_t)n, sizeof *c->classes)))
@@ -180,7 +170,7 @@ static int parse_classes(berth_sched_config *c, const cJSON *a, char *err, size_
         snprintf(field, sizeof field, "priorityClasses[%u]", c->nclasses);
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
         if (!name || !*name) {
-            seterr(err, errlen, "%s.name: Required value", field);
+            berth_errbuf(err, errlen, "%s.name: Required value", field);
             return BERTH_EINVAL;
         }
         int64_t v;
@@ -203,7 +193,7 @@ static int parse_plugins(berth_sched_config *c, const cJSON *a, char *err, size_
 {
     int n = cJSON_GetArraySize(a);
     if (!cJSON_IsArray(a)) {
-        seterr(err, errlen, "plugins: Invalid value: must be a list");
+        berth_errbuf(err, errlen, "plugins: Invalid value: must be a list");
         return BERTH_EINVAL;
     }
     if (n && !(c->plugins = calloc((size_t)n, sizeof *c->plugins)))
@@ -214,7 +204,7 @@ static int parse_plugins(berth_sched_config *c, const cJSON *a, char *err, size_
         snprintf(field, sizeof field, "plugins[%u]", i);
         const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path"));
         if (!path || !*path) {
-            seterr(err, errlen, "%s.path: Required value", field);
+            berth_errbuf(err, errlen, "%s.path: Required value", field);
             return BERTH_EINVAL;
         }
         if (!(c->plugins[i].path = strdup(path)))
@@ -238,7 +228,7 @@ static int parse_doc(berth_sched_config *c, const cJSON *doc, char *err, size_t 
     if (cJSON_IsNull(doc))
         return 0;
     if (!cJSON_IsObject(doc)) {
-        seterr(err, errlen, "the scheduler configuration must be a mapping");
+        berth_errbuf(err, errlen, "the scheduler configuration must be a mapping");
         return BERTH_EINVAL;
     }
     int rc = 0;
@@ -247,7 +237,7 @@ static int parse_doc(berth_sched_config *c, const cJSON *doc, char *err, size_t 
         const char *k = e->string;
         if (!strcmp(k, "schedulerName")) {
             if (!cJSON_IsString(e) || !*e->valuestring) {
-                seterr(err, errlen, "schedulerName: Invalid value: must be a non-empty string");
+                berth_errbuf(err, errlen, "schedulerName: Invalid value: must be a non-empty string");
                 return BERTH_EINVAL;
             }
             free(c->scheduler_name);
@@ -260,7 +250,7 @@ static int parse_doc(berth_sched_config *c, const cJSON *doc, char *err, size_t 
             else if (sv && !strcmp(sv, "MostAllocated"))
                 c->most_allocated = true;
             else {
-                seterr(err, errlen, "scoringStrategy: Unsupported value: supported values: "
+                berth_errbuf(err, errlen, "scoringStrategy: Unsupported value: supported values: "
                        "\"LeastAllocated\", \"MostAllocated\"");
                 return BERTH_EINVAL;
             }
@@ -271,7 +261,7 @@ static int parse_doc(berth_sched_config *c, const cJSON *doc, char *err, size_t 
             rc = parse_weights(c, e, err, errlen);
         } else if (!strcmp(k, "preemption")) {
             if (!cJSON_IsBool(e)) {
-                seterr(err, errlen, "preemption: Invalid value: must be true or false");
+                berth_errbuf(err, errlen, "preemption: Invalid value: must be true or false");
                 return BERTH_EINVAL;
             }
             c->preemption = cJSON_IsTrue(e);
@@ -292,7 +282,7 @@ static int parse_doc(berth_sched_config *c, const cJSON *doc, char *err, size_t 
         } else if (!strcmp(k, "plugins")) {
             rc = parse_plugins(c, e, err, errlen);
         } else {
-            seterr(err, errlen, "%s: Unsupported value: unknown field", k);
+            berth_errbuf(err, errlen, "%s: Unsupported value: unknown field", k);
             return BERTH_EINVAL;
         }
     }
@@ -307,12 +297,12 @@ int berth_sched_config_parse(const char *text, size_t len, berth_sched_config **
     berth_parse_error perr = {0};
     int rc = berth_yaml_parse(text, len, &docs, &perr);
     if (rc < 0) {
-        seterr(err, errlen, "line %d, column %d: %s", perr.line, perr.column, perr.message);
+        berth_errbuf(err, errlen, "line %d, column %d: %s", perr.line, perr.column, perr.message);
         return rc;
     }
     if (cJSON_GetArraySize(docs) > 1) {
         cJSON_Delete(docs);
-        seterr(err, errlen, "the scheduler configuration must be one YAML document");
+        berth_errbuf(err, errlen, "the scheduler configuration must be one YAML document");
         return BERTH_EINVAL;
     }
     berth_sched_config *c = calloc(1, sizeof *c);
@@ -327,7 +317,7 @@ int berth_sched_config_parse(const char *text, size_t len, berth_sched_config **
         rc = parse_doc(c, docs->child, err, errlen);
     cJSON_Delete(docs);
     if (rc == 0 && c->backoff_max_ms < c->backoff_initial_ms) {
-        seterr(err, errlen, "backoffMaxSeconds: Invalid value: must not be less than "
+        berth_errbuf(err, errlen, "backoffMaxSeconds: Invalid value: must not be less than "
                "backoffInitialSeconds");
         rc = BERTH_EINVAL;
     }
