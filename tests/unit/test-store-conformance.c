@@ -175,35 +175,11 @@ static void in_flight(ts_env *e)
     CHECK_INT(ts_count(e, "/p/01", 100), 100);
 }
 
-typedef struct page_rec {
-    bool done;
-    int err;
-    int64_t rev;
-    size_t n;
-    char keys[64][32];
-    char vals[64][32];
-    char next[32];
-} page_rec;
-
-static void page_cb(void *arg, const berth_store_page *p)
-{
-    page_rec *r = arg;
-    r->done = true;
-    r->err = p->err;
-    r->rev = p->rev;
-    r->n = p->n;
-    for (size_t i = 0; i < p->n && i < 64; i++) {
-        snprintf(r->keys[i], 32, "%s", p->items[i].key);
-        snprintf(r->vals[i], 32, "%s", p->items[i].val->data);
-    }
-    snprintf(r->next, 32, "%s", p->next_key ? p->next_key : "");
-}
-
-static page_rec list(ts_env *e, const char *prefix, const char *start, int64_t rev,
+static ts_page_rec list(ts_env *e, const char *prefix, const char *start, int64_t rev,
                      size_t limit)
 {
-    page_rec r = {0};
-    CHECK_INT(berth_store_list(e->s, prefix, start, rev, limit, page_cb, &r), 0);
+    ts_page_rec r = {0};
+    CHECK_INT(berth_store_list(e->s, prefix, start, rev, limit, ts_page_cb, &r), 0);
     ts_run_until(e->b, &r.done);
     return r;
 }
@@ -224,7 +200,7 @@ static void paging(ts_env *e)
     TS_CREATE_OK(b, s, "/podsx/1", "neither");
     TS_CREATE_OK(b, s, "/nodes/1", "neither");
 
-    page_rec p = list(e, "/pods/", NULL, 0, 4);
+    ts_page_rec p = list(e, "/pods/", NULL, 0, 4);
     CHECK_INT(p.err, 0);
     CHECK_INT(p.n, 4);
     CHECK_STR(p.keys[0], "/pods/0");
@@ -288,7 +264,9 @@ static void list_expired(ts_env *e)
         TS_CREATE_OK(e->b, e->s, key, "v");
     }
     ts_env_forget(e, R(6));
-    page_rec p = list(e, "/k/", NULL, R(5), 0);
+    if (e->kind == TS_MEM)
+        CHECK_INT(e->s->ops->oldest_revision(e->s), R(6));
+    ts_page_rec p = list(e, "/k/", NULL, R(5), 0);
     CHECK_INT(p.err, BERTH_EEXPIRED);
     p = list(e, "/k/", NULL, R(6), 0);
     CHECK_INT(p.err, 0);
@@ -318,4 +296,159 @@ static void reopen(ts_env *e)
     CHECK_INT(m.failed, 0);
     CHECK_INT(berth_store_revision(e->s), R(100));
     CHECK_INT(ts_count(e, "/c/", 100), 100);
+}
+
+/* ---- watches ---- */
+
+static void watch_live(ts_env *e);
+BERTH_TEST(store_conf_watch_replays_then_live_mem) { run(TS_MEM, 0, watch_live); }
+BERTH_TEST(store_conf_watch_replays_then_live_etcd) { run(TS_ETCD, 0, watch_live); }
+static void watch_live(ts_env *e)
+{
+    struct event_base *b = e->b;
+    berth_store *s = e->s;
+    TS_CREATE_OK(b, s, "/pods/a", "a1");                 /* 1 */
+    TS_CREATE_OK(b, s, "/nodes/n", "n1");                /* 2 */
+    ts_do(b, s, TS_UPDATE, "/pods/a", "a2", R(1));       /* 3 */
+    TS_CREATE_OK(b, s, "/pods/b", "b1");                 /* 4 */
+
+    ts_watch_rec r = {0};
+    CHECK_INT(berth_store_watch(s, "/pods/", R(1), ts_watch_cb, &r, &r.w), 0);
+    /* Replay waits for the loop, never inside the call. */
+    CHECK_INT(r.n, 0);
+    TS_WAIT(b, r.n >= 2);
+    CHECK_INT(r.n, 2);
+    CHECK_INT(r.revs[0], R(3));
+    CHECK_STR(r.vals[0], "a2");
+    CHECK_STR(r.prevs[0], "a1");
+    CHECK_INT(r.revs[1], R(4));
+    CHECK_STR(r.prevs[1], "");
+
+    /* A watch from now sees only what follows. */
+    ts_watch_rec now = {0}, all = {0};
+    CHECK_INT(berth_store_watch(s, "", 0, ts_watch_cb, &now, &now.w), 0);
+    CHECK_INT(berth_store_watch(s, NULL, 0, ts_watch_cb, &all, &all.w), 0);
+    ts_settle(b, 100);
+    CHECK_INT(now.n, 0);
+
+    ts_do(b, s, TS_DELETE, "/pods/a", NULL, 0);          /* 5 */
+    TS_CREATE_OK(b, s, "/nodes/m", "m1");                /* 6 */
+    TS_CREATE_OK(b, s, "/pods/c", "c1");                 /* 7 */
+    TS_WAIT(b, r.n >= 4);
+    CHECK_INT(r.n, 4);
+    /* A DELETE carries the last value. */
+    CHECK_INT(r.types[2], BERTH_EVENT_DELETE);
+    CHECK_INT(r.revs[2], R(5));
+    CHECK_STR(r.keys[2], "/pods/a");
+    CHECK_STR(r.vals[2], "a2");
+    CHECK_INT(r.types[3], BERTH_EVENT_PUT);
+    CHECK_INT(r.revs[3], R(7));
+    TS_WAIT(b, now.n >= 3 && all.n >= 3);
+    CHECK_INT(now.revs[0], R(5));
+    CHECK_INT(now.revs[2], R(7));
+    CHECK_STR(now.keys[1], "/nodes/m");
+    ts_settle(b, 50);
+    CHECK_INT(all.n, 3);
+
+    ts_env_close(e);
+    CHECK(r.ended && r.err == BERTH_ECANCELED);
+    CHECK(now.ended && now.err == BERTH_ECANCELED);
+}
+
+static void watch_expired(ts_env *e);
+BERTH_TEST(store_conf_watch_expired_mem) { run(TS_MEM, 3, watch_expired); }
+BERTH_TEST(store_conf_watch_expired_etcd) { run(TS_ETCD, 3, watch_expired); }
+static void watch_expired(ts_env *e)
+{
+    char key[16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "/k%d", i);
+        TS_CREATE_OK(e->b, e->s, key, "v");
+    }
+    /* Events 6, 7, 8 are kept: a watch may start after 5 but not 3 (etcd,
+     * compacted at 5, still has the events of revision 5 itself, so a
+     * watch after 4 is a backend's choice). */
+    ts_env_forget(e, R(5));
+    ts_watch_rec r = {0}, old = {0};
+    berth_watch *w = NULL;
+    /* The answer is at once (the store knows) or the watch's only call. */
+    int rc = berth_store_watch(e->s, "", R(3), ts_watch_cb, &old, &w);
+    if (rc == 0)
+        TS_WAIT(e->b, old.ended);
+    CHECK(rc == BERTH_EEXPIRED || (old.ended && old.err == BERTH_EEXPIRED && old.n == 0));
+    CHECK_INT(berth_store_watch(e->s, "", R(5), ts_watch_cb, &r, &r.w), 0);
+    TS_WAIT(e->b, r.n >= 3);
+    CHECK_INT(r.n, 3);
+    CHECK_INT(r.revs[0], R(6));
+    CHECK(!r.ended);
+}
+
+static void watch_cancel(ts_env *e);
+BERTH_TEST(store_conf_watch_cancel_in_callback_mem) { run(TS_MEM, 0, watch_cancel); }
+BERTH_TEST(store_conf_watch_cancel_in_callback_etcd) { run(TS_ETCD, 0, watch_cancel); }
+static void watch_cancel(ts_env *e)
+{
+    struct event_base *b = e->b;
+    berth_store *s = e->s;
+    for (int i = 0; i < 5; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "/k%d", i);
+        TS_CREATE_OK(b, s, key, "v");
+    }
+    /* During replay. */
+    ts_watch_rec r = {.s = s, .cancel_at = 2};
+    CHECK_INT(berth_store_watch(s, "", R(1), ts_watch_cb, &r, &r.w), 0);
+    /* During live delivery, with another watch beside it. */
+    ts_watch_rec live = {.s = s, .cancel_at = 1}, other = {0};
+    CHECK_INT(berth_store_watch(s, "", 0, ts_watch_cb, &live, &live.w), 0);
+    CHECK_INT(berth_store_watch(s, "", 0, ts_watch_cb, &other, &other.w), 0);
+    TS_WAIT(b, r.n >= 2);
+    ts_settle(b, 50);
+    CHECK_INT(r.n, 2);
+    TS_CREATE_OK(b, s, "/m1", "v");
+    TS_CREATE_OK(b, s, "/m2", "v");
+    TS_WAIT(b, other.n >= 2);
+    ts_settle(b, 50);
+    CHECK_INT(r.n, 2);
+    CHECK_INT(live.n, 1);
+    CHECK_INT(other.n, 2);
+    /* An ordinary cancel outside any callback. */
+    berth_store_watch_cancel(s, other.w);
+    TS_CREATE_OK(b, s, "/m3", "v");
+    ts_settle(b, 100);
+    CHECK_INT(other.n, 2);
+    ts_env_close(e);
+    CHECK(!r.ended && !live.ended && !other.ended);
+}
+
+typedef struct chain {
+    berth_store *s;
+    int writes;
+} chain;
+
+/* A watch callback that writes: the write is queued and shows up later. */
+static void chain_cb(void *arg, int err, const berth_event *ev)
+{
+    chain *c = arg;
+    if (err || c->writes >= 3)
+        return;
+    char key[32];
+    snprintf(key, sizeof key, "/chain/%d", ++c->writes);
+    berth_val *v = berth_val_new("v", 1);
+    CHECK_INT(berth_store_create(c->s, key, v, NULL, NULL), 0);
+    berth_val_unref(v);
+}
+
+static void watch_writes(ts_env *e);
+BERTH_TEST(store_conf_watch_callback_may_write_mem) { run(TS_MEM, 0, watch_writes); }
+BERTH_TEST(store_conf_watch_callback_may_write_etcd) { run(TS_ETCD, 0, watch_writes); }
+static void watch_writes(ts_env *e)
+{
+    chain c = {e->s, 0};
+    berth_watch *w;
+    CHECK_INT(berth_store_watch(e->s, "/chain/", 0, chain_cb, &c, &w), 0);
+    TS_CREATE_OK(e->b, e->s, "/chain/0", "v");
+    TS_WAIT(e->b, berth_store_revision(e->s) >= R(4));
+    CHECK_INT(berth_store_revision(e->s), R(4));
+    CHECK_INT(ts_count(e, "/chain/", 4), 4);
 }

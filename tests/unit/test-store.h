@@ -79,6 +79,69 @@ static inline ts_result ts_do(struct event_base *b, berth_store *s, int op,
         CHECK_INT(r_.err, 0);                                            \
     } while (0)
 
+/* A page of a list, copied for checks. */
+typedef struct ts_page_rec {
+    bool done;
+    int err;
+    int64_t rev;
+    size_t n;
+    char keys[64][32];
+    char vals[64][32];
+    char next[32];
+} ts_page_rec;
+
+static inline void ts_page_cb(void *arg, const berth_store_page *p)
+{
+    ts_page_rec *r = arg;
+    r->done = true;
+    r->err = p->err;
+    r->rev = p->rev;
+    r->n = p->n;
+    for (size_t i = 0; i < p->n && i < 64; i++) {
+        snprintf(r->keys[i], 32, "%s", p->items[i].key);
+        snprintf(r->vals[i], 32, "%s", p->items[i].val->data);
+    }
+    snprintf(r->next, 32, "%s", p->next_key ? p->next_key : "");
+}
+
+/* A watch's events, copied for checks. */
+typedef struct ts_watch_rec {
+    int n;
+    int err;
+    bool ended;
+    int64_t revs[256];
+    int types[256];
+    char keys[256][24];
+    char vals[256][24];
+    char prevs[256][24];
+    berth_store *s;
+    berth_watch *w;
+    int cancel_at; /* cancel from inside the callback at this count */
+} ts_watch_rec;
+
+static inline void ts_watch_cb(void *arg, int err, const berth_event *ev)
+{
+    ts_watch_rec *r = arg;
+    if (err) {
+        CHECK(!r->ended);
+        r->ended = true;
+        r->err = err;
+        CHECK(ev == NULL);
+        return;
+    }
+    CHECK(!r->ended);
+    if (r->n < 256) {
+        r->revs[r->n] = ev->kv.mod_rev;
+        r->types[r->n] = ev->type;
+        snprintf(r->keys[r->n], 24, "%s", ev->kv.key);
+        snprintf(r->vals[r->n], 24, "%s", ev->kv.val ? ev->kv.val->data : "");
+        snprintf(r->prevs[r->n], 24, "%s", ev->prev.val ? ev->prev.val->data : "");
+    }
+    r->n++;
+    if (r->cancel_at && r->n == r->cancel_at)
+        berth_store_watch_cancel(r->s, r->w);
+}
+
 /* Runs the loop for up to ms milliseconds (less when an event arrives). */
 static inline void ts_turn(struct event_base *b, int ms)
 {
