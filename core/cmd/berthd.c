@@ -18,6 +18,7 @@
 #include "berth/client.h"
 #include "lua/host.h"
 #include "lua/standalone.h"
+#include "store/migrate.h"
 
 /* The stock controllers, unless built with another location. */
 #ifndef BERTH_STOCK_CONTROLLERS
@@ -349,6 +350,8 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "server") == 0)
         return run_server(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "store") == 0)
+        return berth_store_migrate_main(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "controllers") == 0)
         return berth_controllers_main(argc - 2, argv + 2, BERTH_STOCK_CONTROLLERS);
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
