@@ -18,6 +18,7 @@
 #include "berth/client.h"
 #include "lua/host.h"
 #include "lua/standalone.h"
+#include "store/migrate.h"
 
 /* The stock controllers, unless built with another location. */
 #ifndef BERTH_STOCK_CONTROLLERS
@@ -27,7 +28,9 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: berthd server [--data-dir DIR] [--listen ADDR:PORT] [--controllers DIR]\n"
+               "                    [--store embedded|etcd --etcd-endpoints URL[,URL...]]\n"
                "       berthd controllers --kubeconfig FILE [--controllers DIR]\n"
+               "       berthd store export|import ...  (berthd store --help)\n"
                "       berthd version\n"
                "\n"
                "  --controllers DIR   also load the Lua controllers in DIR (repeatable)\n"
@@ -38,7 +41,9 @@ static void usage(FILE *f)
                "  --watch-history N   events kept for watches to resume from (default "
                "100000)\n"
                "  --max-requests-inflight N  writes in flight before 429 (default 10000)\n"
-               "  --bookmark-interval SEC    between watch bookmarks (default 60)\n");
+               "  --bookmark-interval SEC    between watch bookmarks (default 60)\n"
+               "  --store KIND        embedded (default: DIR/store) or etcd\n"
+               "  --etcd-endpoints URLS  etcd client URLs, comma-separated\n");
 }
 
 typedef struct daemon_state {
@@ -176,10 +181,42 @@ static int parse_listen(const char *s, char *addr, size_t size, uint16_t *port)
     return 0;
 }
 
+/* The store behind the API: the embedded one in DIR/store, or etcd. */
+static int open_store(const char *kind, const char *endpoints, const char *dir,
+                      struct event_base *base, long history, berth_store **out)
+{
+    if (!strcmp(kind, "etcd")) {
+        if (!endpoints) {
+            fprintf(stderr, "berthd: --store etcd needs --etcd-endpoints URL[,URL...]\n");
+            return BERTH_EINVAL;
+        }
+        berth_etcd_options eo = {.endpoints = endpoints, .base = base};
+        int err = berth_store_etcd_open(&eo, out);
+        if (err)
+            fprintf(stderr, "berthd: cannot open the etcd store at %s: %s\n", endpoints,
+                    berth_strerror(err));
+        return err;
+    }
+    if (strcmp(kind, "embedded") != 0) {
+        fprintf(stderr, "berthd: --store wants embedded or etcd, not '%s'\n", kind);
+        return BERTH_EINVAL;
+    }
+    char storedir[4096];
+    snprintf(storedir, sizeof storedir, "%s/store", dir);
+    berth_mem_options mo = {.dir = storedir, .base = base,
+                            .history = history > 0 ? (size_t)history : 0};
+    int err = berth_store_mem_open(&mo, out);
+    if (err)
+        fprintf(stderr, "berthd: cannot open the store in %s: %s\n", storedir,
+                berth_strerror(err));
+    return err;
+}
+
 static int run_server(int argc, char **argv)
 {
     const char *dir = "/var/lib/berth";
     const char *listen = "127.0.0.1:6443";
+    const char *store_kind = "embedded", *etcd_endpoints = NULL;
     long history = 0, inflight = 0, bookmarks = 0;
     const char *ctrl_dirs[18] = {BERTH_STOCK_CONTROLLERS};
     int nctrl_dirs = 1;
@@ -197,6 +234,10 @@ static int run_server(int argc, char **argv)
             listen = argv[++i];
         else if (!strncmp(argv[i], "--listen=", 9))
             listen = argv[i] + 9;
+        else if (!strcmp(argv[i], "--store") && i + 1 < argc)
+            store_kind = argv[++i];
+        else if (!strcmp(argv[i], "--etcd-endpoints") && i + 1 < argc)
+            etcd_endpoints = argv[++i];
         else if (!strcmp(argv[i], "--watch-history") && i + 1 < argc)
             history = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--bookmark-interval") && i + 1 < argc)
@@ -233,17 +274,12 @@ static int run_server(int argc, char **argv)
     struct event *sigterm = NULL, *sigint = NULL;
     struct ssl_ctx_st *tls = NULL;
     char *ca_pem = NULL;
-    char storedir[4096], token[160], server[320];
+    char token[160], server[320];
     d.base = event_base_new();
-    snprintf(storedir, sizeof storedir, "%s/store", dir);
-    berth_mem_options mo = {.dir = storedir, .base = d.base,
-                            .history = history > 0 ? (size_t)history : 0};
-    int err = d.base ? berth_store_mem_open(&mo, &store) : BERTH_ENOMEM;
-    if (err) {
-        fprintf(stderr, "berthd: cannot open the store in %s: %s\n", storedir,
-                berth_strerror(err));
+    int err = d.base ? open_store(store_kind, etcd_endpoints, dir, d.base, history, &store)
+                     : BERTH_ENOMEM;
+    if (err)
         goto out;
-    }
     if ((err = berth_api_admin_token(dir, token, sizeof token)) != 0) {
         fprintf(stderr, "berthd: cannot set up the admin token in %s: %s\n", dir,
                 berth_strerror(err));
@@ -314,6 +350,8 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "server") == 0)
         return run_server(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "store") == 0)
+        return berth_store_migrate_main(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "controllers") == 0)
         return berth_controllers_main(argc - 2, argv + 2, BERTH_STOCK_CONTROLLERS);
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {

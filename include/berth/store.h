@@ -219,4 +219,30 @@ typedef struct berth_mem_stats {
 /* Fills *st; BERTH_EINVAL when s is not an embedded store. */
 int berth_store_mem_stats(berth_store *s, berth_mem_stats *st);
 
+/* --- The etcd backend (core/store/etcd*.c): etcd's v3 JSON gateway over
+ * libcurl, driven by the loop. Keys are etcd keys (after prefix), mod_rev
+ * is etcd's mod_revision, create_rev its create_revision. --- */
+
+typedef struct berth_etcd_options {
+    /* Comma-separated client URLs ("http://127.0.0.1:2379,http://..."):
+     * a request that cannot connect to one goes on to the next. */
+    const char *endpoints;
+    struct event_base *base;   /* the loop callbacks run on */
+    const char *prefix;        /* prepended to every key (NULL: none) */
+    int64_t compact_keep;      /* revisions kept by compaction (0: 10000;
+                                * negative: never compact) */
+    unsigned compact_interval; /* seconds between compactions (0: 300) */
+    unsigned timeout_ms;       /* per request (0: 5000) */
+    unsigned connect_timeout_ms; /* per connection attempt (0: 1000) */
+} berth_etcd_options;
+
+/* Connects to the first endpoint that answers (a blocking probe, once, at
+ * start-up) and returns the store in *out, freed by close. Returns
+ * BERTH_EINVAL for a malformed endpoint list and BERTH_EUNAVAILABLE with a
+ * log line when no endpoint answers. Afterwards, while etcd is unreachable
+ * every call fails at once with BERTH_EUNAVAILABLE, watches wait and
+ * resume, and the store recovers by itself when etcd answers again. Do not
+ * call close from inside a callback of the loop. */
+int berth_store_etcd_open(const berth_etcd_options *o, berth_store **out);
+
 #endif
