@@ -114,8 +114,11 @@ static void remember(berth_scheduler *s, const cJSON *pod, const char *node, int
     e->at_ms = at;
 }
 
-/* Evaluates the pods in arr (references to cached pods) on node. */
-static void evaluate(berth_scheduler *s, const cJSON *node, const cJSON *arr)
+/* Evaluates the pods in arr (references to cached pods) on node. Informer
+ * handlers run inside the client's transfer callbacks, where no request may
+ * start: from there (act_now false) even a pod due now is remembered, and
+ * the timer, a moment later, deletes it. */
+static void evaluate(berth_scheduler *s, const cJSON *node, const cJSON *arr, bool act_now)
 {
     size_t n = 0, cap = (size_t)cJSON_GetArraySize(arr);
     berth_sched_eviction *out = cap ? malloc(cap * sizeof *out) : NULL;
@@ -129,7 +132,7 @@ static void evaluate(berth_scheduler *s, const cJSON *node, const cJSON *arr)
         const cJSON *pod = cJSON_GetArrayItem(arr, (int)out[i].pod);
         if (!pod || berth_obj_str(pod, "metadata.deletionTimestamp"))
             continue;
-        if (out[i].at_ms <= now)
+        if (act_now && out[i].at_ms <= now)
             evict_now(s, pod, name);
         else
             remember(s, pod, name, out[i].at_ms);
@@ -169,7 +172,7 @@ void evict_node_changed(berth_scheduler *s, const cJSON *old, const cJSON *node)
         if (live_on(pods[i], name))
             cJSON_AddItemReferenceToArray(arr, (cJSON *)pods[i]);
     if (arr)
-        evaluate(s, node, arr);
+        evaluate(s, node, arr, false);
     cJSON_Delete(arr);
     free(pods);
     arm(s);
@@ -183,7 +186,7 @@ void evict_node_deleted(berth_scheduler *s, const char *name)
     arm(s);
 }
 
-static void evaluate_pod(berth_scheduler *s, const cJSON *pod)
+static void evaluate_pod(berth_scheduler *s, const cJSON *pod, bool act_now)
 {
     const char *node_name = berth_obj_str(pod, "spec.nodeName");
     const cJSON *node = node_name ? berth_informer_get(s->nodes, NULL, node_name) : NULL;
@@ -191,7 +194,7 @@ static void evaluate_pod(berth_scheduler *s, const cJSON *pod)
         return;
     cJSON *arr = cJSON_CreateArray();
     if (arr && cJSON_AddItemReferenceToArray(arr, (cJSON *)pod))
-        evaluate(s, node, arr);
+        evaluate(s, node, arr, act_now);
     cJSON_Delete(arr);
 }
 
@@ -205,7 +208,7 @@ void evict_pod_changed(berth_scheduler *s, const cJSON *pod)
     const char *ns = berth_obj_namespace(pod);
     snprintf(key, sizeof key, "%s/%s", ns ? ns : "default", berth_obj_name(pod));
     drop_matching(s, NULL, key);
-    evaluate_pod(s, pod);
+    evaluate_pod(s, pod, false);
     arm(s);
 }
 
@@ -226,7 +229,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         bool same = pod && berth_obj_uid(pod) && !strcmp(berth_obj_uid(pod), s->ev[i].uid);
         entry_drop(s, i);
         if (same)
-            evaluate_pod(s, pod);
+            evaluate_pod(s, pod, true);
     }
     arm(s);
 }
