@@ -116,9 +116,12 @@ static void remember(berth_scheduler *s, const cJSON *pod, const char *node, int
 
 /* Evaluates the pods in arr (references to cached pods) on node. Informer
  * handlers run inside the client's transfer callbacks, where no request may
- * start: from there (act_now false) even a pod due now is remembered, and
- * the timer, a moment later, deletes it. */
-static void evaluate(berth_scheduler *s, const cJSON *node, const cJSON *arr, bool act_now)
+ * start: from there (due false) even a pod due now is remembered, and the
+ * timer, a moment later, deletes it. The timer passes due true for a pod
+ * whose remembered time has come: it is deleted if some NoExecute taint
+ * still evicts it at all, since a taint without timeAdded would otherwise
+ * count its tolerationSeconds from every new evaluation. */
+static void evaluate(berth_scheduler *s, const cJSON *node, const cJSON *arr, bool due)
 {
     size_t n = 0, cap = (size_t)cJSON_GetArraySize(arr);
     berth_sched_eviction *out = cap ? malloc(cap * sizeof *out) : NULL;
@@ -132,7 +135,7 @@ static void evaluate(berth_scheduler *s, const cJSON *node, const cJSON *arr, bo
         const cJSON *pod = cJSON_GetArrayItem(arr, (int)out[i].pod);
         if (!pod || berth_obj_str(pod, "metadata.deletionTimestamp"))
             continue;
-        if (act_now && out[i].at_ms <= now)
+        if (due)
             evict_now(s, pod, name);
         else
             remember(s, pod, name, out[i].at_ms);
@@ -186,7 +189,7 @@ void evict_node_deleted(berth_scheduler *s, const char *name)
     arm(s);
 }
 
-static void evaluate_pod(berth_scheduler *s, const cJSON *pod, bool act_now)
+static void evaluate_pod(berth_scheduler *s, const cJSON *pod, bool due)
 {
     const char *node_name = berth_obj_str(pod, "spec.nodeName");
     const cJSON *node = node_name ? berth_informer_get(s->nodes, NULL, node_name) : NULL;
@@ -194,7 +197,7 @@ static void evaluate_pod(berth_scheduler *s, const cJSON *pod, bool act_now)
         return;
     cJSON *arr = cJSON_CreateArray();
     if (arr && cJSON_AddItemReferenceToArray(arr, (cJSON *)pod))
-        evaluate(s, node, arr, act_now);
+        evaluate(s, node, arr, due);
     cJSON_Delete(arr);
 }
 
