@@ -128,11 +128,23 @@ static const char *object(bench *b, int i, char *body, size_t size)
     return "/api/v1/namespaces/bench/pods";
 }
 
+/* Set once connected (the socket exists only then): the client writes a
+ * request in several pieces, which Nagle's algorithm would hold back for
+ * the server's delayed acknowledgement. */
+static void nodelay(struct evhttp_connection *c)
+{
+    int one = 1;
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c));
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static void issue(conn *c);
 
 static void done_cb(struct evhttp_request *r, void *arg)
 {
     conn *c = arg;
+    nodelay(c->c);
     int code = r ? evhttp_request_get_response_code(r) : 0;
     if (code < 200 || code >= 300) {
         if (c->b->errors++ < 5)
