@@ -332,8 +332,11 @@ class DeploymentSpreadTest(SchedulerTestCase):
             "three bound replicas")
         self.assertEqual(sorted(p["spec"]["nodeName"][0] for p in pods), ["a", "b", "c"])
         # A fourth replica has no zone left.
-        self.req("PATCH", APPS + "/deployments/web", {"spec": {"replicas": 4}},
-                 ctype="application/merge-patch+json")
+        # The Deployment controller writes the status meanwhile: retry a
+        # conflicting patch, as kubectl scale does.
+        wait_for(lambda: self.server.request(
+            "PATCH", APPS + "/deployments/web", {"spec": {"replicas": 4}},
+            ctype="application/merge-patch+json")[0] == 200, 10, "the scale-up")
         fourth = wait_for(lambda: [p for p in web_pods() if not p["spec"].get("nodeName")],
                           20, "the fourth replica")[0]["metadata"]["name"]
         self.wait_unschedulable(
