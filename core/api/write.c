@@ -312,8 +312,14 @@ static int delete_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
         r->expect_rev = -1;
         return BERTH_ECONFLICT;
     }
-    if (berth_obj_str(cur, "metadata.deletionTimestamp"))
-        return 0; /* already being deleted: answer with the object */
+    if (berth_obj_str(cur, "metadata.deletionTimestamp")) {
+        /* Already being deleted: answer with the object, unless a grace
+         * period of 0 ends the graceful deletion, as a node does once the
+         * pod's containers have stopped (and kubectl delete --force). */
+        if (r->grace == 0 && cJSON_GetArraySize(berth_obj_at(cur, "metadata.finalizers")) == 0)
+            *del = true;
+        return 0;
+    }
     const cJSON *fin = berth_obj_at(cur, "metadata.finalizers");
     const char *extra = NULL;
     if (!strcmp(r->propagation, "Foreground"))

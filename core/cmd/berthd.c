@@ -18,6 +18,7 @@
 #include "berth/client.h"
 #include "lua/host.h"
 #include "lua/standalone.h"
+#include "sched/run.h"
 #include "store/migrate.h"
 
 /* The stock controllers, unless built with another location. */
@@ -30,11 +31,15 @@ static void usage(FILE *f)
     fprintf(f, "usage: berthd server [--data-dir DIR] [--listen ADDR:PORT] [--controllers DIR]\n"
                "                    [--store embedded|etcd --etcd-endpoints URL[,URL...]]\n"
                "       berthd controllers --kubeconfig FILE [--controllers DIR]\n"
+               "       berthd scheduler --kubeconfig FILE [--config FILE]\n"
                "       berthd store export|import ...  (berthd store --help)\n"
                "       berthd version\n"
                "\n"
                "  --controllers DIR   also load the Lua controllers in DIR (repeatable)\n"
                "  --no-controllers    run no controllers in this server\n"
+               "  --no-scheduler      run no scheduler in this server\n"
+               "  --scheduler-config FILE  the scheduler's configuration "
+               "(docs/scheduler.md)\n"
                "  --data-dir DIR      state, admin token and kubeconfig (default "
                "/var/lib/berth)\n"
                "  --listen ADDR:PORT  where the API is served (default 127.0.0.1:6443)\n"
@@ -51,6 +56,8 @@ typedef struct daemon_state {
     berth_api *api;
     berth_client *client;  /* the controllers' connection to this server */
     berth_ctrl_host *host; /* the Lua controllers */
+    berth_client *sched_client; /* the scheduler's connection to this server */
+    berth_scheduler *sched;
     struct event *deadline;
     int stopping;
 } daemon_state;
@@ -161,6 +168,41 @@ static int start_controllers(daemon_state *d, const char *addr, const char *toke
     return 0;
 }
 
+static cJSON *scheduler_stats(void *arg)
+{
+    daemon_state *d = arg;
+    return berth_scheduler_stats(d->sched);
+}
+
+/* The scheduler, like the controllers, is a client of this server over its
+ * loopback listener, with a connection of its own. */
+static int start_scheduler(daemon_state *d, const char *addr, const char *token,
+                           const char *ca_pem, const char *config)
+{
+    char url[320], err[512] = "";
+    bool any = !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::") || !addr[0];
+    bool v6 = strchr(addr, ':') != NULL;
+    snprintf(url, sizeof url, "https://%s%s%s:%u", v6 && !any ? "[" : "",
+             any ? "127.0.0.1" : addr, v6 && !any ? "]" : "", berth_api_port(d->api));
+    berth_kubeconfig kc = {.server = url, .token = (char *)token,
+                           .ca_pem = (unsigned char *)ca_pem,
+                           .ca_pem_len = ca_pem ? strlen(ca_pem) : 0};
+    berth_sched_config *cfg = NULL;
+    int rc = config ? berth_scheduler_config_load(config, &cfg, err, sizeof err) : 0;
+    if (rc == 0)
+        rc = berth_client_remote_new(d->base, &kc, &d->sched_client);
+    if (rc == 0) {
+        berth_scheduler_opts o = {.base = d->base, .client = d->sched_client, .cfg = cfg};
+        rc = berth_scheduler_start(&o, &d->sched, err, sizeof err);
+    }
+    berth_sched_config_free(cfg);
+    if (rc != 0 && err[0])
+        fprintf(stderr, "berthd: %s\n", err);
+    if (rc == 0)
+        berth_api_set_debug(d->api, "scheduler", scheduler_stats, d);
+    return rc;
+}
+
 static int parse_listen(const char *s, char *addr, size_t size, uint16_t *port)
 {
     const char *colon = strrchr(s, ':');
@@ -220,12 +262,17 @@ static int run_server(int argc, char **argv)
     long history = 0, inflight = 0, bookmarks = 0;
     const char *ctrl_dirs[18] = {BERTH_STOCK_CONTROLLERS};
     int nctrl_dirs = 1;
-    bool controllers = true;
+    bool controllers = true, scheduler = true;
+    const char *sched_config = NULL;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--controllers") && i + 1 < argc && nctrl_dirs < 17)
             ctrl_dirs[nctrl_dirs++] = argv[++i];
         else if (!strcmp(argv[i], "--no-controllers"))
             controllers = false;
+        else if (!strcmp(argv[i], "--no-scheduler"))
+            scheduler = false;
+        else if (!strcmp(argv[i], "--scheduler-config") && i + 1 < argc)
+            sched_config = argv[++i];
         else if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
             dir = argv[++i];
         else if (!strncmp(argv[i], "--data-dir=", 11))
@@ -310,6 +357,10 @@ static int run_server(int argc, char **argv)
         fprintf(stderr, "berthd: cannot start the controllers: %s\n", berth_strerror(err));
         goto out;
     }
+    if (scheduler && (err = start_scheduler(&d, addr, token, ca_pem, sched_config)) != 0) {
+        fprintf(stderr, "berthd: cannot start the scheduler: %s\n", berth_strerror(err));
+        goto out;
+    }
     explicit_bzero(token, sizeof token);
     sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
@@ -324,6 +375,8 @@ out:
      * the store, whose last write callbacks still answer clients. */
     berth_client_free(d.client);
     berth_ctrl_host_free(d.host);
+    berth_client_free(d.sched_client);
+    berth_scheduler_free(d.sched);
     berth_store_close(store);
     berth_api_free(d.api);
     if (sigterm)
@@ -350,6 +403,8 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "server") == 0)
         return run_server(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "scheduler") == 0)
+        return berth_scheduler_main(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "store") == 0)
         return berth_store_migrate_main(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "controllers") == 0)

@@ -193,17 +193,8 @@ uint32_t constraint_filter(berth_sched *s, const pod *p, uint32_t node)
             sp->max_skew)
             return REASON_SPREAD;
     }
-    for (uint32_t i = 0; i < s->nexist_anti; i++) {
-        const pterm *t = s->exist_anti[i];
-        if (pterm_count(t->owner, t->cnt_cap, node_label(s, t->topo, node)) > 0)
-            return REASON_EXISTING_ANTI;
-    }
-    for (uint32_t i = 0; i < sh->nreq_terms; i++) {
-        const pod_term *pt = &sh->terms[i];
-        if (pt->anti &&
-            pterm_count(pt->t->match, pt->t->cnt_cap, node_label(s, pt->t->topo, node)) > 0)
-            return REASON_POD_ANTI;
-    }
+    /* Kubernetes' InterPodAffinity order: the pod's affinity, its
+     * anti-affinity, then existing pods' anti-affinity. */
     for (uint32_t i = 0; i < sh->nreq_terms && !s->affinity_waived; i++) {
         const pod_term *pt = &sh->terms[i];
         if (pt->anti)
@@ -211,6 +202,17 @@ uint32_t constraint_filter(berth_sched *s, const pod *p, uint32_t node)
         uint32_t v = node_label(s, pt->t->topo, node);
         if (!v || pterm_count(pt->t->match, pt->t->cnt_cap, v) == 0)
             return REASON_POD_AFFINITY;
+    }
+    for (uint32_t i = 0; i < sh->nreq_terms; i++) {
+        const pod_term *pt = &sh->terms[i];
+        if (pt->anti &&
+            pterm_count(pt->t->match, pt->t->cnt_cap, node_label(s, pt->t->topo, node)) > 0)
+            return REASON_POD_ANTI;
+    }
+    for (uint32_t i = 0; i < s->nexist_anti; i++) {
+        const pterm *t = s->exist_anti[i];
+        if (pterm_count(t->owner, t->cnt_cap, node_label(s, t->topo, node)) > 0)
+            return REASON_EXISTING_ANTI;
     }
     for (uint32_t k = 0; k < s->nplugins; k++) {
         plugin *pl = &s->plugins[k];

@@ -32,10 +32,11 @@ BERTH_TEST(sched_anti_affinity_spreads_over_zones) {
         seen[i] = got[0];
         seen[i + 1] = '\0';
     }
-    /* Existing pods' terms are checked first, as in Kubernetes. */
+    /* The pod's own terms are checked before existing pods' terms, as in
+     * Kubernetes' InterPodAffinity Filter. */
     CHECK_INT(ts_pod(s, "w3", "1", "'labels':{'app':'web'}", ANTI("zone", "web")), 0);
     CHECK_STR(ts_next(s, 0, buf, sizeof buf),
-              "!0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules.");
+              "!0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.");
     CHECK_INT(berth_sched_pod_delete(s, "default", "w3"), 0);
     /* A pod the placed pods do not select still keeps away from them. */
     CHECK_INT(ts_pod(s, "x", "1", "'labels':{'app':'x'}", ANTI("zone", "web")), 0);
