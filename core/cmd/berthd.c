@@ -16,6 +16,7 @@
 #include "berth/api.h"
 #include "berth/berth.h"
 #include "berth/client.h"
+#include "client/leader.h"
 #include "lua/host.h"
 #include "lua/standalone.h"
 #include "sched/run.h"
@@ -38,6 +39,9 @@ static void usage(FILE *f)
                "  --controllers DIR   also load the Lua controllers in DIR (repeatable)\n"
                "  --no-controllers    run no controllers in this server\n"
                "  --no-scheduler      run no scheduler in this server\n"
+               "  --leader-elect      run controllers and scheduler only while holding the\n"
+               "                      Lease kube-system/berth-controllers (default with etcd;\n"
+               "                      --no-leader-elect turns it off)\n"
                "  --scheduler-config FILE  the scheduler's configuration "
                "(docs/scheduler.md)\n"
                "  --data-dir DIR      state, admin token and kubeconfig (default "
@@ -58,6 +62,15 @@ typedef struct daemon_state {
     berth_ctrl_host *host; /* the Lua controllers */
     berth_client *sched_client; /* the scheduler's connection to this server */
     berth_scheduler *sched;
+    /* What the controllers and the scheduler need to (re)start when this
+     * server becomes the leader: */
+    berth_kubeconfig self;     /* this server over loopback, admin token */
+    const char *const *ctrl_dirs; /* NULL: no controllers */
+    bool scheduler;
+    const char *sched_config;
+    berth_client *leader_client;
+    berth_leader *leader;      /* NULL without leader election */
+    char identity[300];
     struct event *deadline;
     int stopping;
 } daemon_state;
@@ -147,21 +160,33 @@ static cJSON *controller_stats(void *arg)
 /* The controllers talk to this server as any client would, over its own
  * loopback listener with the admin credentials: one code path for
  * in-process and standalone (`berthd controllers`) controllers. */
-static int start_controllers(daemon_state *d, const char *addr, const char *token,
-                             const char *ca_pem, const char *const *dirs)
+/* The controllers and the scheduler are clients of this server over its
+ * own loopback listener with the admin credentials: one code path for
+ * in-process and standalone components. */
+static int self_kubeconfig(daemon_state *d, const char *addr, const char *token,
+                           const char *ca_pem)
 {
     char url[320];
     bool any = !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::") || !addr[0];
     bool v6 = strchr(addr, ':') != NULL;
     snprintf(url, sizeof url, "https://%s%s%s:%u", v6 && !any ? "[" : "",
              any ? "127.0.0.1" : addr, v6 && !any ? "]" : "", berth_api_port(d->api));
-    berth_kubeconfig kc = {.server = url, .token = (char *)token,
-                           .ca_pem = (unsigned char *)ca_pem,
-                           .ca_pem_len = ca_pem ? strlen(ca_pem) : 0};
-    int err = berth_client_remote_new(d->base, &kc, &d->client);
+    d->self.server = strdup(url);
+    d->self.token = strdup(token);
+    d->self.ns = strdup("default");
+    d->self.ca_pem = ca_pem ? (unsigned char *)strdup(ca_pem) : NULL;
+    d->self.ca_pem_len = ca_pem ? strlen(ca_pem) : 0;
+    return d->self.server && d->self.token && d->self.ns && (!ca_pem || d->self.ca_pem)
+               ? 0
+               : BERTH_ENOMEM;
+}
+
+static int start_controllers(daemon_state *d)
+{
+    int err = berth_client_remote_new(d->base, &d->self, &d->client);
     if (err)
         return err;
-    berth_ctrl_host_opts o = {.base = d->base, .client = d->client, .dirs = dirs};
+    berth_ctrl_host_opts o = {.base = d->base, .client = d->client, .dirs = d->ctrl_dirs};
     if ((err = berth_ctrl_host_start(&o, &d->host)) != 0)
         return err;
     berth_api_set_debug(d->api, "controllers", controller_stats, d);
@@ -174,23 +199,15 @@ static cJSON *scheduler_stats(void *arg)
     return berth_scheduler_stats(d->sched);
 }
 
-/* The scheduler, like the controllers, is a client of this server over its
- * loopback listener, with a connection of its own. */
-static int start_scheduler(daemon_state *d, const char *addr, const char *token,
-                           const char *ca_pem, const char *config)
+static int start_scheduler(daemon_state *d)
 {
-    char url[320], err[512] = "";
-    bool any = !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::") || !addr[0];
-    bool v6 = strchr(addr, ':') != NULL;
-    snprintf(url, sizeof url, "https://%s%s%s:%u", v6 && !any ? "[" : "",
-             any ? "127.0.0.1" : addr, v6 && !any ? "]" : "", berth_api_port(d->api));
-    berth_kubeconfig kc = {.server = url, .token = (char *)token,
-                           .ca_pem = (unsigned char *)ca_pem,
-                           .ca_pem_len = ca_pem ? strlen(ca_pem) : 0};
+    char err[512] = "";
     berth_sched_config *cfg = NULL;
-    int rc = config ? berth_scheduler_config_load(config, &cfg, err, sizeof err) : 0;
+    int rc = d->sched_config ? berth_scheduler_config_load(d->sched_config, &cfg, err,
+                                                           sizeof err)
+                             : 0;
     if (rc == 0)
-        rc = berth_client_remote_new(d->base, &kc, &d->sched_client);
+        rc = berth_client_remote_new(d->base, &d->self, &d->sched_client);
     if (rc == 0) {
         berth_scheduler_opts o = {.base = d->base, .client = d->sched_client, .cfg = cfg};
         rc = berth_scheduler_start(&o, &d->sched, err, sizeof err);
@@ -201,6 +218,82 @@ static int start_scheduler(daemon_state *d, const char *addr, const char *token,
     if (rc == 0)
         berth_api_set_debug(d->api, "scheduler", scheduler_stats, d);
     return rc;
+}
+
+/* Stops the controllers and the scheduler: each client first (it drops the
+ * calls in flight), then what used it. */
+static void stop_components(daemon_state *d)
+{
+    if (d->api) {
+        berth_api_set_debug(d->api, "controllers", NULL, NULL);
+        berth_api_set_debug(d->api, "scheduler", NULL, NULL);
+    }
+    berth_client_free(d->client);
+    berth_ctrl_host_free(d->host);
+    berth_client_free(d->sched_client);
+    berth_scheduler_free(d->sched);
+    d->client = d->sched_client = NULL;
+    d->host = NULL;
+    d->sched = NULL;
+}
+
+static int start_components(daemon_state *d)
+{
+    int err;
+    if (d->ctrl_dirs && (err = start_controllers(d)) != 0) {
+        fprintf(stderr, "berthd: cannot start the controllers: %s\n", berth_strerror(err));
+        return err;
+    }
+    if (d->scheduler && (err = start_scheduler(d)) != 0) {
+        fprintf(stderr, "berthd: cannot start the scheduler: %s\n", berth_strerror(err));
+        return err;
+    }
+    return 0;
+}
+
+static void on_elected(void *arg)
+{
+    daemon_state *d = arg;
+    if (start_components(d) != 0)
+        stop_components(d); /* the lease lapses; another server may do better */
+}
+
+static void on_deposed(void *arg)
+{
+    stop_components(arg);
+}
+
+static cJSON *leader_stats(void *arg)
+{
+    daemon_state *d = arg;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "identity", d->identity);
+    cJSON_AddBoolToObject(o, "leading", d->leader ? berth_leader_is_leader(d->leader) : true);
+    cJSON_AddBoolToObject(o, "elected", d->leader != NULL);
+    return o;
+}
+
+typedef struct election_opts {
+    bool enabled;
+    int lease_seconds, renew_ms, retry_ms;
+} election_opts;
+
+/* Without election this server runs its components at once; with it, only
+ * while it holds the Lease kube-system/berth-controllers. */
+static int start_or_campaign(daemon_state *d, const election_opts *e)
+{
+    berth_api_set_debug(d->api, "leader", leader_stats, d);
+    if (!e->enabled)
+        return start_components(d);
+    int err = berth_client_remote_new(d->base, &d->self, &d->leader_client);
+    if (err)
+        return err;
+    berth_leader_opts lo = {.base = d->base, .client = d->leader_client,
+                            .ns = "kube-system", .name = "berth-controllers",
+                            .identity = d->identity, .lease_seconds = e->lease_seconds,
+                            .renew_deadline_ms = e->renew_ms, .retry_ms = e->retry_ms,
+                            .started = on_elected, .stopped = on_deposed, .arg = d};
+    return berth_leader_start(&lo, &d->leader);
 }
 
 static int parse_listen(const char *s, char *addr, size_t size, uint16_t *port)
@@ -262,8 +355,9 @@ static int run_server(int argc, char **argv)
     long history = 0, inflight = 0, bookmarks = 0;
     const char *ctrl_dirs[18] = {BERTH_STOCK_CONTROLLERS};
     int nctrl_dirs = 1;
-    bool controllers = true, scheduler = true;
+    bool controllers = true, scheduler = true, elect_set = false;
     const char *sched_config = NULL;
+    election_opts election = {0};
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--controllers") && i + 1 < argc && nctrl_dirs < 17)
             ctrl_dirs[nctrl_dirs++] = argv[++i];
@@ -273,6 +367,15 @@ static int run_server(int argc, char **argv)
             scheduler = false;
         else if (!strcmp(argv[i], "--scheduler-config") && i + 1 < argc)
             sched_config = argv[++i];
+        else if (!strcmp(argv[i], "--leader-elect") || !strcmp(argv[i], "--no-leader-elect")) {
+            election.enabled = !strcmp(argv[i], "--leader-elect");
+            elect_set = true;
+        } else if (!strcmp(argv[i], "--leader-lease-seconds") && i + 1 < argc)
+            election.lease_seconds = (int)strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--leader-renew-ms") && i + 1 < argc)
+            election.renew_ms = (int)strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--leader-retry-ms") && i + 1 < argc)
+            election.retry_ms = (int)strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
             dir = argv[++i];
         else if (!strncmp(argv[i], "--data-dir=", 11))
@@ -353,12 +456,20 @@ static int run_server(int argc, char **argv)
                 berth_strerror(err));
         goto out;
     }
-    if (controllers && (err = start_controllers(&d, addr, token, ca_pem, ctrl_dirs)) != 0) {
-        fprintf(stderr, "berthd: cannot start the controllers: %s\n", berth_strerror(err));
-        goto out;
-    }
-    if (scheduler && (err = start_scheduler(&d, addr, token, ca_pem, sched_config)) != 0) {
-        fprintf(stderr, "berthd: cannot start the scheduler: %s\n", berth_strerror(err));
+    /* Several servers share one etcd: elect who runs the controllers. */
+    if (!elect_set)
+        election.enabled = !strcmp(store_kind, "etcd");
+    d.ctrl_dirs = controllers ? ctrl_dirs : NULL;
+    d.scheduler = scheduler;
+    d.sched_config = sched_config;
+    char host[256] = "berthd";
+    gethostname(host, sizeof host - 1);
+    snprintf(d.identity, sizeof d.identity, "%s_%ld_%u", host, (long)getpid(),
+             berth_api_port(d.api));
+    if ((err = self_kubeconfig(&d, addr, token, ca_pem)) != 0 ||
+        (err = start_or_campaign(&d, &election)) != 0) {
+        fprintf(stderr, "berthd: cannot start the controllers and scheduler: %s\n",
+                berth_strerror(err));
         goto out;
     }
     explicit_bzero(token, sizeof token);
@@ -371,12 +482,14 @@ static int run_server(int argc, char **argv)
     event_base_dispatch(d.base);
     rc = 0;
 out:
-    /* The controllers' client first: it drops their calls in flight; then
-     * the store, whose last write callbacks still answer clients. */
-    berth_client_free(d.client);
-    berth_ctrl_host_free(d.host);
-    berth_client_free(d.sched_client);
-    berth_scheduler_free(d.sched);
+    /* Every client first: each drops its calls in flight; then the store,
+     * whose last write callbacks still answer clients. */
+    berth_client_free(d.leader_client);
+    berth_leader_free(d.leader); /* stops the components when leading */
+    stop_components(&d);
+    if (d.self.token)
+        explicit_bzero(d.self.token, strlen(d.self.token));
+    berth_kubeconfig_free(&d.self);
     berth_store_close(store);
     berth_api_free(d.api);
     if (sigterm)
