@@ -144,6 +144,10 @@ static int binding_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
     api_time_format((int64_t)time(NULL), ts, sizeof ts);
     berth_obj_set_str(c, "status", "True");
     berth_obj_set_str(c, "lastTransitionTime", ts);
+    /* The condition is replaced, not amended: an earlier Unschedulable
+     * reason and message no longer apply. */
+    cJSON_DeleteItemFromObjectCaseSensitive(c, "reason");
+    cJSON_DeleteItemFromObjectCaseSensitive(c, "message");
     (void)del;
     return 0;
 }

@@ -169,7 +169,10 @@ class FitTest(SchedulerTestCase):
         # Room freed by a deleted pod is used.
         self.kubelet_remove("a")
         self.assertEqual(self.wait_bound("c"), na)
-        self.assertEqual(self.condition("c")["status"], "True")
+        cond = self.condition("c")
+        self.assertEqual(cond["status"], "True")
+        self.assertNotIn("reason", cond)  # the Unschedulable verdict is gone
+        self.assertNotIn("message", cond)
         self.settle(2)
 
     def test_pod_becomes_schedulable_when_a_node_is_added(self):
