@@ -349,7 +349,9 @@ static int start_server(bench *b)
         snprintf(logp, sizeof logp, "%s/berthd.log", data_dir);
         if (!freopen(logp, "w", stderr))
             _exit(127);
-        execl(exe, "berthd", "server", "--data-dir", data_dir, "--listen", listen, (char *)NULL);
+        /* The API alone: no controllers or scheduler reacting to the Pods. */
+        execl(exe, "berthd", "server", "--data-dir", data_dir, "--listen", listen,
+              "--no-controllers", "--no-scheduler", (char *)NULL);
         _exit(127);
     }
     snprintf(tokpath, sizeof tokpath, "%s/admin.kubeconfig", data_dir);
