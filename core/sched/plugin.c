@@ -14,9 +14,36 @@
 /* The v1 struct as first released ends with fini. */
 #define V1_SIZE (offsetof(berth_sched_plugin_v1, fini) + sizeof(void (*)(void *)))
 
+static bool is_lua(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 4 && !strcmp(path + n - 4, ".lua");
+}
+
+static int load_lua(berth_sched *s, const char *path, int64_t weight, char *err, size_t errlen)
+{
+    const berth_sched_plugin_v1 *d;
+    void *state;
+    int rc = plugin_lua_open(path, &d, &state, err, errlen);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < s->nplugins; i++) {
+        if (!strcmp(s->plugins[i].desc->name, d->name) || s->nplugins >= MAX_PLUGINS) {
+            snprintf(err, errlen, "scheduler plugin %s duplicates the name of a loaded plugin",
+                     path);
+            d->fini(state);
+            return BERTH_EABI;
+        }
+    }
+    s->plugins[s->nplugins++] = (plugin){NULL, d, state, weight, NULL};
+    return 0;
+}
+
 static int load_one(berth_sched *s, const char *path, const cJSON *args, int64_t weight,
                     char *err, size_t errlen)
 {
+    if (is_lua(path))
+        return load_lua(s, path, weight, err, errlen);
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         snprintf(err, errlen, "scheduler plugin %s: %s", path, dlerror());
@@ -71,9 +98,11 @@ int plugins_load(berth_sched *s, char *err, size_t errlen)
 void plugins_unload(berth_sched *s)
 {
     for (uint32_t i = 0; i < s->nplugins; i++) {
+        void *handle = s->plugins[i].handle; /* NULL for Lua plugins */
         if (s->plugins[i].desc->fini)
             s->plugins[i].desc->fini(s->plugins[i].state);
-        dlclose(s->plugins[i].handle);
+        if (handle)
+            dlclose(handle);
     }
     free(s->plugins);
     s->plugins = NULL;

@@ -184,6 +184,11 @@ typedef struct pheap {
     bool by_time; /* backoff heap: by backoff_until; active: by priority */
 } pheap;
 
+/* Opens a Lua filter/score plugin (core/sched/plugin-lua.c): *desc lives
+ * in *state and goes with desc->fini(state). */
+int plugin_lua_open(const char *path, const berth_sched_plugin_v1 **desc, void **state,
+                    char *err, size_t errlen);
+
 typedef struct plugin {
     void *handle;
     const berth_sched_plugin_v1 *desc;

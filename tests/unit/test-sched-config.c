@@ -130,3 +130,58 @@ BERTH_TEST(sched_node_name_filter) {
     cJSON_Delete(obj);
     berth_sched_free(s);
 }
+
+BERTH_TEST(sched_plugin_lua_filters_and_scores) {
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "plugins:\n  - path: %s/tests/unit/data/sched/gpu.lua\n"
+             "    weight: 10\n", BERTH_SOURCE_DIR);
+    berth_sched *s = ts_new(cfg);
+    ts_node(s, "plain", "", "", NULL);
+    ts_node(s, "gpu1", "'gpu':'yes'", "", NULL);
+    char buf[512];
+    /* The score prefers the node with fewer pods. */
+    CHECK_INT(ts_pod(s, "a", "100m", "", "'nodeName':'gpu1'"), 0);
+    CHECK_INT(ts_pod(s, "b", "100m", "", ""), 0);
+    CHECK_STR(ts_next(s, 0, buf, sizeof buf), "plain");
+    /* A GPU pod only fits the GPU node; with that node full, the Lua
+     * filter's own reason is in the message. */
+    cJSON *obj = ts_json("{'metadata':{'name':'g','namespace':'default',"
+                         "'annotations':{'example.com/gpu':'yes'}},"
+                         "'spec':{'containers':[{'name':'c','resources':{'requests':{'cpu':'100m'}}}]}}");
+    CHECK_INT(berth_sched_pod_upsert(s, obj), 0);
+    cJSON_Delete(obj);
+    CHECK_STR(ts_next(s, 0, buf, sizeof buf), "gpu1");
+    obj = ts_json("{'metadata':{'name':'h','namespace':'default',"
+                  "'annotations':{'example.com/gpu':'yes'}},"
+                  "'spec':{'containers':[{'name':'c','resources':{'requests':{'cpu':'3900m'}}}]}}");
+    CHECK_INT(berth_sched_pod_upsert(s, obj), 0);
+    cJSON_Delete(obj);
+    CHECK_STR(ts_next(s, 0, buf, sizeof buf),
+              "!0/2 nodes are available: 1 Insufficient cpu, 1 node(s) lack a GPU.");
+    berth_sched_free(s);
+}
+
+BERTH_TEST(sched_plugin_lua_runaway_and_bad_files) {
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "plugins: [{path: %s/tests/unit/data/sched/runaway.lua}]\n",
+             BERTH_SOURCE_DIR);
+    berth_sched *s = ts_new(cfg);
+    ts_node(s, "a", "", "", NULL);
+    char buf[512];
+    CHECK_INT(ts_pod(s, "p", "100m", "", ""), 0);
+    CHECK_STR(ts_next(s, 0, buf, sizeof buf),
+              "!0/1 nodes are available: 1 node(s) were rejected by plugin runaway.");
+    berth_sched_free(s);
+
+    const char *bad[] = {"/nonexistent/x.lua", BERTH_SOURCE_DIR "/tests/unit/data/controllers/syntax-error.lua"};
+    for (size_t i = 0; i < 2; i++) {
+        char c2[512], err[512] = "";
+        snprintf(c2, sizeof c2, "plugins: [{path: %s}]\n", bad[i]);
+        berth_sched_config *c;
+        CHECK_INT(berth_sched_config_parse(c2, strlen(c2), &c, NULL, 0), 0);
+        berth_sched *s2 = NULL;
+        CHECK(berth_sched_new(c, &s2, err, sizeof err) < 0);
+        CHECK(strstr(err, bad[i]) != NULL);
+        berth_sched_config_free(c);
+    }
+}
