@@ -114,6 +114,9 @@ struct berth_api {
     berth_store *store;
     struct evhttp *http;
     struct evhttp_bound_socket *sock;
+    struct evhttp *local_http; /* plain http on the local Unix socket */
+    struct evhttp_bound_socket *local_sock;
+    char local_path[108];
     struct event *relisten; /* re-enables accepting after EMFILE */
     char token[160];
     size_t token_len;

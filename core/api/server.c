@@ -9,6 +9,10 @@
 #include <netinet/tcp.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <event2/bufferevent.h>
@@ -525,6 +529,51 @@ static void bootstrap(berth_api *a)
     }
 }
 
+static void configure_http(berth_api *a, struct evhttp *http)
+{
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                         EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+                                         EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+    /* Bodies a little past the limit still reach the handler, which answers
+     * with a Status; far past it evhttp refuses them without reading. */
+    evhttp_set_max_body_size(http, (ev_ssize_t)(a->o.max_body * 2));
+    evhttp_set_max_headers_size(http, (ev_ssize_t)a->o.max_headers);
+    evhttp_set_timeout(http, a->o.read_timeout);
+    evhttp_set_default_content_type(http, "application/json");
+    evhttp_set_gencb(http, on_request, a);
+}
+
+/* The local socket: plain http for the server's own components (the
+ * controllers, the scheduler, the agent), so their calls skip TLS. Only the
+ * owner may connect (0600 in a 0700 data dir), and requests still need the
+ * token. */
+static int listen_local(berth_api *a, const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path)
+        return BERTH_ETOOLARGE;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    snprintf(a->local_path, sizeof a->local_path, "%s", path);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return BERTH_EIO;
+    mode_t old = umask(0177);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (rc != 0 || listen(fd, 128) != 0 || !(a->local_http = evhttp_new(a->base))) {
+        close(fd);
+        return BERTH_EIO;
+    }
+    configure_http(a, a->local_http);
+    a->local_sock = evhttp_accept_socket_with_handle(a->local_http, fd);
+    if (!a->local_sock) {
+        close(fd);
+        return BERTH_EIO;
+    }
+    return 0;
+}
+
 int berth_api_start(const berth_api_options *o, berth_api **out)
 {
     berth_api *a = calloc(1, sizeof *a);
@@ -571,16 +620,7 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
         return rc;
     }
     api_metrics_new(a);
-    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
-    /* Bodies a little past the limit still reach the handler, which answers
-     * with a Status; far past it evhttp refuses them without reading. */
-    evhttp_set_max_body_size(a->http, (ev_ssize_t)(a->o.max_body * 2));
-    evhttp_set_max_headers_size(a->http, (ev_ssize_t)a->o.max_headers);
-    evhttp_set_timeout(a->http, a->o.read_timeout);
-    evhttp_set_default_content_type(a->http, "application/json");
-    evhttp_set_gencb(a->http, on_request, a);
+    configure_http(a, a->http);
     if (a->o.tls)
         evhttp_set_bevcb(a->http, tls_bev, a);
     a->sock = evhttp_bind_socket_with_handle(a->http, o->addr ? o->addr : "127.0.0.1",
@@ -602,6 +642,12 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
         else if (ss.ss_family == AF_INET6)
             a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     }
+    if (o->local_socket && listen_local(a, o->local_socket) != 0) {
+        BERTH_ERROR("api", "cannot listen on %s: %s", o->local_socket, strerror(errno));
+        berth_api_free(a);
+        return BERTH_EIO;
+    }
+    a->o.local_socket = NULL;
     bootstrap(a);
     *out = a;
     return 0;
@@ -618,6 +664,10 @@ void berth_api_shutdown(berth_api *a, void (*done)(void *arg), void *arg)
     if (a->sock) {
         evhttp_del_accept_socket(a->http, a->sock);
         a->sock = NULL;
+    }
+    if (a->local_sock) {
+        evhttp_del_accept_socket(a->local_http, a->local_sock);
+        a->local_sock = NULL;
     }
     api_watch_close_all(a);
     if (a->inflight == 0) {
@@ -637,6 +687,10 @@ void berth_api_free(berth_api *a)
     api_watch_close_all(a);
     if (a->http)
         evhttp_free(a->http);
+    if (a->local_http)
+        evhttp_free(a->local_http);
+    if (a->local_path[0])
+        unlink(a->local_path);
     if (a->relisten)
         event_free(a->relisten);
     api_metrics_free(a);

@@ -149,12 +149,15 @@ void berth_kubeconfig_free(berth_kubeconfig *kc)
     free(kc->ns);
     free(kc->ca_pem);
     free(kc->ca_file);
+    free(kc->unix_socket);
     memset(kc, 0, sizeof *kc);
 }
 
-void berth_kubeconfig_apply_tls(const berth_kubeconfig *kc, void *curl_easy)
+void berth_kubeconfig_apply(const berth_kubeconfig *kc, void *curl_easy)
 {
     CURL *e = curl_easy;
+    if (kc->unix_socket)
+        curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, kc->unix_socket);
     if (kc->insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -230,7 +230,7 @@ static call *call_new(remote *r, const berth_request *req, berth_verb verb, int 
     curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, method_of(verb));
     curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT, 10L);
-    berth_kubeconfig_apply_tls(&r->kc, c->easy);
+    berth_kubeconfig_apply(&r->kc, c->easy);
     c->headers = curl_slist_append(NULL, "Accept: application/json");
     if (r->auth_header)
         c->headers = curl_slist_append(c->headers, r->auth_header);
@@ -386,6 +386,7 @@ int berth_client_remote_new(struct event_base *base, const berth_kubeconfig *kc,
     r->kc.token = dup_or_null(kc->token, &failed);
     r->kc.ns = dup_or_null(kc->ns, &failed);
     r->kc.ca_file = dup_or_null(kc->ca_file, &failed);
+    r->kc.unix_socket = dup_or_null(kc->unix_socket, &failed);
     r->kc.insecure = kc->insecure;
     if (kc->ca_pem) {
         r->kc.ca_pem = malloc(kc->ca_pem_len + 1);

@@ -164,9 +164,19 @@ static cJSON *controller_stats(void *arg)
  * own loopback listener with the admin credentials: one code path for
  * in-process and standalone components. */
 static int self_kubeconfig(daemon_state *d, const char *addr, const char *token,
-                           const char *ca_pem)
+                           const char *ca_pem, const char *local_socket)
 {
     char url[320];
+    if (local_socket) {
+        /* Plain http over the data dir's socket: no TLS on our own calls. */
+        d->self.unix_socket = strdup(local_socket);
+        d->self.server = strdup("http://localhost");
+        d->self.token = strdup(token);
+        d->self.ns = strdup("default");
+        return d->self.unix_socket && d->self.server && d->self.token && d->self.ns
+                   ? 0
+                   : BERTH_ENOMEM;
+    }
     bool any = !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::") || !addr[0];
     bool v6 = strchr(addr, ':') != NULL;
     snprintf(url, sizeof url, "https://%s%s%s:%u", v6 && !any ? "[" : "",
@@ -440,8 +450,15 @@ static int run_server(int argc, char **argv)
                 berth_strerror(err));
         goto out;
     }
+    /* The in-process components' own socket; a data dir too deep for a
+     * socket path keeps them on the TLS listener. */
+    char local_socket[108] = "";
+    if (snprintf(local_socket, sizeof local_socket, "%s/api.sock", dir) >=
+        (int)sizeof local_socket)
+        local_socket[0] = 0;
     berth_api_options ao = {.base = d.base, .store = store, .addr = addr, .port = port,
                             .token = token, .tls = tls,
+                            .local_socket = local_socket[0] ? local_socket : NULL,
                             .max_inflight = inflight > 0 ? (unsigned)inflight : 0,
                             .bookmark_interval = bookmarks > 0 ? (int)bookmarks : 0};
     if ((err = berth_api_start(&ao, &d.api)) != 0) {
@@ -466,7 +483,7 @@ static int run_server(int argc, char **argv)
     gethostname(host, sizeof host - 1);
     snprintf(d.identity, sizeof d.identity, "%s_%ld_%u", host, (long)getpid(),
              berth_api_port(d.api));
-    if ((err = self_kubeconfig(&d, addr, token, ca_pem)) != 0 ||
+    if ((err = self_kubeconfig(&d, addr, token, ca_pem, local_socket[0] ? local_socket : NULL)) != 0 ||
         (err = start_or_campaign(&d, &election)) != 0) {
         fprintf(stderr, "berthd: cannot start the controllers and scheduler: %s\n",
                 berth_strerror(err));

@@ -68,7 +68,7 @@ static CURL *easy_for(const berth_ctl *c, const char *method, const char *path)
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
-    berth_kubeconfig_apply_tls(&c->kc, e);
+    berth_kubeconfig_apply(&c->kc, e);
     return e;
 }
 

@@ -31,6 +31,9 @@ typedef struct berth_api_options {
                               * ones get 429 TooManyRequests (0: 10000) */
     struct ssl_ctx_st *tls;  /* serve https with this SSL_CTX (borrowed, must
                               * outlive the server); NULL serves plain http */
+    const char *local_socket; /* also serve plain http on this Unix socket
+                               * (mode 0600), for in-process clients: no TLS
+                               * on the loop's own calls; NULL for none */
 } berth_api_options;
 
 /* Binds the listener and starts serving on o->base. On success *out is

@@ -118,6 +118,8 @@ typedef struct berth_kubeconfig {
     size_t ca_pem_len;
     char *ca_file;          /* certificate-authority, or NULL */
     bool insecure;          /* insecure-skip-tls-verify */
+    char *unix_socket;      /* connect through this Unix socket (berth's
+                             * in-process clients), or NULL */
 } berth_kubeconfig;
 
 /* Reads path (NULL: $KUBECONFIG's first existing file, else ~/.kube/config,
@@ -127,8 +129,8 @@ typedef struct berth_kubeconfig {
 int berth_kubeconfig_load(const char *path, const char *context, berth_kubeconfig *out,
                           char *err, size_t errlen);
 /* Sets a libcurl easy handle (a CURL *, passed as void * so this header
- * needs no curl.h) to trust the server as kc says. */
-void berth_kubeconfig_apply_tls(const berth_kubeconfig *kc, void *curl_easy);
+ * needs no curl.h) to reach and trust the server as kc says. */
+void berth_kubeconfig_apply(const berth_kubeconfig *kc, void *curl_easy);
 void berth_kubeconfig_free(berth_kubeconfig *kc);
 
 /* A remote client for the API server kc names, authenticating with its
