@@ -561,7 +561,8 @@ static int listen_local(berth_api *a, const char *path)
     mode_t old = umask(0177);
     int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
-    if (rc != 0 || listen(fd, 128) != 0 || !(a->local_http = evhttp_new(a->base))) {
+    /* A deep backlog: a burst of local connections must queue, not fail. */
+    if (rc != 0 || listen(fd, SOMAXCONN) != 0 || !(a->local_http = evhttp_new(a->base))) {
         close(fd);
         return BERTH_EIO;
     }

@@ -119,7 +119,9 @@ static bool send_event(api_watch *w, const char *type, const berth_val *v, int64
         char msg[160];
         snprintf(msg, sizeof msg, "the watcher is too slow; resume from resourceVersion %"
                  PRId64, w->last_rev);
-        send_error(w, BERTH_EEXPIRED, msg);
+        /* 429, not 410: the revision is still in the history, so the client
+         * resumes its watch from where it was instead of relisting. */
+        send_error(w, BERTH_ETOOMANY, msg);
         watch_end(w, false);
         return false;
     }

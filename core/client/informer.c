@@ -240,8 +240,9 @@ static void on_list(void *arg, const berth_reply *r)
      * were not watching. */
     berth_hmap fresh = {0};
     cJSON *items = cJSON_GetObjectItemCaseSensitive(r->obj, "items");
-    while (cJSON_GetArraySize(items) > 0) {
-        cJSON *obj = cJSON_DetachItemFromArray(items, 0);
+    /* Detach from the head: cJSON_GetArraySize walks the whole list. */
+    while (items && items->child) {
+        cJSON *obj = cJSON_DetachItemViaPointer(items, items->child);
         char key[512];
         cache_key(obj, key, sizeof key);
         berth_hmap_put(&fresh, key, (void *)1, NULL);

@@ -170,7 +170,7 @@ static int self_kubeconfig(daemon_state *d, const char *addr, const char *token,
     if (local_socket) {
         /* Plain http over the data dir's socket: no TLS on our own calls. */
         d->self.unix_socket = strdup(local_socket);
-        d->self.server = strdup("http://localhost");
+        d->self.server = strdup("http://127.0.0.1");
         d->self.token = strdup(token);
         d->self.ns = strdup("default");
         return d->self.unix_socket && d->self.server && d->self.token && d->self.ns

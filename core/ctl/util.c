@@ -98,8 +98,8 @@ static int add_file(cJSON *all, const char *path)
         fprintf(stderr, "error: %s:%d:%d: %s\n", path, perr.line, perr.column, perr.message);
         return -1;
     }
-    while (cJSON_GetArraySize(docs) > 0)
-        cJSON_AddItemToArray(all, cJSON_DetachItemFromArray(docs, 0));
+    while (docs->child)
+        cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(docs, docs->child));
     cJSON_Delete(docs);
     return 0;
 }

@@ -139,6 +139,9 @@ int berth_curlev_new(struct event_base *base, berth_curlev **out)
     curl_multi_setopt(cv->multi, CURLMOPT_SOCKETDATA, cv);
     curl_multi_setopt(cv->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
     curl_multi_setopt(cv->multi, CURLMOPT_TIMERDATA, cv);
+    /* A burst of requests queues for a bounded set of reused connections
+     * instead of opening one connection each (long watches hold theirs). */
+    curl_multi_setopt(cv->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 128L);
     *out = cv;
     return 0;
 }

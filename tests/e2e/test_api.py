@@ -387,7 +387,7 @@ class ApiTest(ServerTestCase):
             last = e
         w.close()
         self.assertEqual(last["type"], "ERROR")
-        self.assertEqual(last["object"]["code"], 410)
+        self.assertEqual(last["object"]["code"], 429)
         self.assertIn("too slow", last["object"]["message"])
 
     def test_table(self):
