@@ -31,6 +31,7 @@ typedef struct berth_api_options {
                               * ones get 429 TooManyRequests (0: 10000) */
     struct ssl_ctx_st *tls;  /* serve https with this SSL_CTX (borrowed, must
                               * outlive the server); NULL serves plain http */
+    const char *service_cidr; /* ClusterIPs come from here (NULL: 10.96.0.0/12) */
 } berth_api_options;
 
 /* Binds the listener and starts serving on o->base. On success *out is
