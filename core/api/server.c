@@ -18,6 +18,7 @@
 #include <event2/listener.h>
 
 #include "api/api-int.h"
+#include "api/svcip.h"
 #include "berth/berth.h"
 #include "berth/log.h"
 
@@ -109,6 +110,7 @@ static void accept_error(struct evconnlistener *l, void *arg)
 static void req_free(api_req *r)
 {
     berth_api *a = r->api;
+    api_svc_settle(r, false); /* a write that never finished holds nothing */
     evhttp_clear_headers(&r->q);
     cJSON_Delete(r->body);
     berth_errlist_free(&r->errs);
@@ -495,6 +497,19 @@ static void bootstrap_done(void *arg, const berth_store_result *res)
                    berth_strerror(res->err));
 }
 
+static void svcip_loaded(void *arg, int rc)
+{
+    berth_api *a = arg;
+    uint32_t ports;
+    uint32_t ips = api_svcip_used(a->svcip, &ports);
+    if (rc)
+        BERTH_ERROR("api", "cannot read the stored Services to rebuild the service IP "
+                    "allocations: %s", berth_strerror(rc));
+    else
+        BERTH_INFO("api", "service addresses: %u cluster IPs and %u node ports in use", ips,
+                   ports);
+}
+
 /* The namespaces every Kubernetes cluster has, created when missing. */
 static void bootstrap(berth_api *a)
 {
@@ -571,6 +586,15 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
         return rc;
     }
     api_metrics_new(a);
+    char why[160];
+    int src = api_svcip_new(o->service_cidr ? o->service_cidr : "10.96.0.0/12", &a->svcip, why,
+                            sizeof why);
+    if (src) {
+        if (src == BERTH_EINVAL)
+            BERTH_ERROR("api", "%s", why);
+        berth_api_free(a);
+        return src;
+    }
     evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
@@ -603,6 +627,10 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
             a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     }
     bootstrap(a);
+    if ((src = api_svcip_load(a->svcip, a->store, svcip_loaded, a)) != 0) {
+        berth_api_free(a);
+        return src;
+    }
     *out = a;
     return 0;
 }
@@ -640,6 +668,7 @@ void berth_api_free(berth_api *a)
     if (a->relisten)
         event_free(a->relisten);
     api_metrics_free(a);
+    api_svcip_free(a->svcip);
     free(a->conns);
     explicit_bzero(a->token, sizeof a->token);
     free(a);
