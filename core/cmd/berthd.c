@@ -51,6 +51,8 @@ static void usage(FILE *f)
                "100000)\n"
                "  --max-requests-inflight N  writes in flight before 429 (default 10000)\n"
                "  --bookmark-interval SEC    between watch bookmarks (default 60)\n"
+               "  --service-cidr CIDR Service ClusterIPs come from here (default "
+               "10.96.0.0/12)\n"
                "  --store KIND        embedded (default: DIR/store) or etcd\n"
                "  --etcd-endpoints URLS  etcd client URLs, comma-separated\n");
 }
@@ -352,6 +354,7 @@ static int run_server(int argc, char **argv)
     const char *dir = "/var/lib/berth";
     const char *listen = "127.0.0.1:6443";
     const char *store_kind = "embedded", *etcd_endpoints = NULL;
+    const char *service_cidr = "10.96.0.0/12";
     long history = 0, inflight = 0, bookmarks = 0;
     const char *ctrl_dirs[18] = {BERTH_STOCK_CONTROLLERS};
     int nctrl_dirs = 1;
@@ -384,6 +387,8 @@ static int run_server(int argc, char **argv)
             listen = argv[++i];
         else if (!strncmp(argv[i], "--listen=", 9))
             listen = argv[i] + 9;
+        else if (!strcmp(argv[i], "--service-cidr") && i + 1 < argc)
+            service_cidr = argv[++i];
         else if (!strcmp(argv[i], "--store") && i + 1 < argc)
             store_kind = argv[++i];
         else if (!strcmp(argv[i], "--etcd-endpoints") && i + 1 < argc)
@@ -441,7 +446,7 @@ static int run_server(int argc, char **argv)
         goto out;
     }
     berth_api_options ao = {.base = d.base, .store = store, .addr = addr, .port = port,
-                            .token = token, .tls = tls,
+                            .token = token, .tls = tls, .service_cidr = service_cidr,
                             .max_inflight = inflight > 0 ? (unsigned)inflight : 0,
                             .bookmark_interval = bookmarks > 0 ? (int)bookmarks : 0};
     if ((err = berth_api_start(&ao, &d.api)) != 0) {
