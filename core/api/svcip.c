@@ -205,8 +205,11 @@ void api_svcip_release(api_svcip *s, const cJSON *from, const cJSON *keep)
 
 /* ---- Assigning. ---- */
 
-static void set_ip(cJSON *spec, const char *ip)
+static void set_ip(cJSON *spec, const char *ip_in)
 {
+    /* ip_in may be the very string being replaced: copy it first. */
+    char ip[64];
+    snprintf(ip, sizeof ip, "%s", ip_in);
     api_set_item(spec, "clusterIP", cJSON_CreateString(ip));
     cJSON *ips = cJSON_CreateArray();
     cJSON_AddItemToArray(ips, cJSON_CreateString(ip));
