@@ -104,6 +104,7 @@ cJSON *api_obj_decode(const berth_val *v, int64_t rv);
 
 typedef struct api_watch api_watch;
 typedef struct api_metrics api_metrics;
+typedef struct api_svcip api_svcip;
 struct api_conn {
     struct evhttp_connection *evcon;
     api_watch *watch;
@@ -133,6 +134,7 @@ struct berth_api {
     struct api_conn *conns;
     size_t nconns, conns_cap;
     api_metrics *metrics;
+    api_svcip *svcip; /* Service ClusterIPs and NodePorts (svcip.c) */
     int64_t started;
     struct {
         char name[32];
@@ -174,6 +176,9 @@ struct api_req {
     bool scale_reply;
     bool binding;  /* replies with a Status Success */
     bool inflight_counted;
+    /* A Service write: the stored version and the one being written, whose
+     * addresses are settled by api_svc_settle once the write is decided. */
+    cJSON *svc_old, *svc_new;
 };
 
 /* Finishes a request with a body already in b (taken), then frees r. */
@@ -266,6 +271,13 @@ typedef struct api_filter {
 int api_filter_parse(api_req *r, api_filter *f);
 bool api_filter_match(const api_filter *f, const cJSON *obj);
 void api_filter_free(api_filter *f);
+
+/* Service addresses around a write (svcip.c): api_svc_hold assigns obj's
+ * addresses (old: the stored version or NULL) and remembers both; BERTH_EINVAL
+ * with r->errs set when it cannot. api_svc_settle(r, ok) frees what the
+ * losing version holds that the winning one does not. */
+int api_svc_hold(api_req *r, cJSON *obj, const cJSON *old);
+void api_svc_settle(api_req *r, bool ok);
 
 /* Randomness for uids and generated names. */
 void api_random(void *buf, size_t n);

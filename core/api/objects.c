@@ -321,6 +321,7 @@ static void create_done(void *arg, const berth_store_result *res)
     }
     if (res->err)
         return api_reply_error(r, res->err, NULL);
+    api_svc_settle(r, true);
     api_reply_stored(r, 201, res->kv.val, res->kv.mod_rev);
 }
 
@@ -385,6 +386,11 @@ static void create_checked(api_req *r)
         return api_reply_error(r, BERTH_ENOMEM, NULL);
     if (berth_validate(k, obj, NULL, &r->errs) != 0)
         return api_reply_invalid(r, berth_obj_name(obj));
+    int rc = api_svc_hold(r, obj, NULL);
+    if (rc == BERTH_EINVAL)
+        return api_reply_invalid(r, berth_obj_name(obj));
+    if (rc)
+        return api_reply_error(r, rc, NULL);
     create_write(r);
 }
 

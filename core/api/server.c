@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "api/api-int.h"
+#include "api/svcip.h"
 #include "berth/berth.h"
 #include "berth/log.h"
 
@@ -113,6 +114,7 @@ static void accept_error(struct evconnlistener *l, void *arg)
 static void req_free(api_req *r)
 {
     berth_api *a = r->api;
+    api_svc_settle(r, false); /* a write that never finished holds nothing */
     evhttp_clear_headers(&r->q);
     cJSON_Delete(r->body);
     berth_errlist_free(&r->errs);
@@ -499,6 +501,19 @@ static void bootstrap_done(void *arg, const berth_store_result *res)
                    berth_strerror(res->err));
 }
 
+static void svcip_loaded(void *arg, int rc)
+{
+    berth_api *a = arg;
+    uint32_t ports;
+    uint32_t ips = api_svcip_used(a->svcip, &ports);
+    if (rc)
+        BERTH_ERROR("api", "cannot read the stored Services to rebuild the service IP "
+                    "allocations: %s", berth_strerror(rc));
+    else
+        BERTH_INFO("api", "service addresses: %u cluster IPs and %u node ports in use", ips,
+                   ports);
+}
+
 /* The namespaces every Kubernetes cluster has, created when missing. */
 static void bootstrap(berth_api *a)
 {
@@ -621,6 +636,15 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
         return rc;
     }
     api_metrics_new(a);
+    char why[160];
+    int src = api_svcip_new(o->service_cidr ? o->service_cidr : "10.96.0.0/12", &a->svcip, why,
+                            sizeof why);
+    if (src) {
+        if (src == BERTH_EINVAL)
+            BERTH_ERROR("api", "%s", why);
+        berth_api_free(a);
+        return src;
+    }
     configure_http(a, a->http);
     if (a->o.tls)
         evhttp_set_bevcb(a->http, tls_bev, a);
@@ -650,6 +674,10 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
     }
     a->o.local_socket = NULL;
     bootstrap(a);
+    if ((src = api_svcip_load(a->svcip, a->store, svcip_loaded, a)) != 0) {
+        berth_api_free(a);
+        return src;
+    }
     *out = a;
     return 0;
 }
@@ -695,6 +723,7 @@ void berth_api_free(berth_api *a)
     if (a->relisten)
         event_free(a->relisten);
     api_metrics_free(a);
+    api_svcip_free(a->svcip);
     free(a->conns);
     explicit_bzero(a->token, sizeof a->token);
     free(a);

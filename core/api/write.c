@@ -100,6 +100,9 @@ int api_prepare_update(api_req *r, cJSON *cur, cJSON **objp, bool status_only,
     api_set_item(md, "generation", cJSON_CreateNumber(gen));
     if (berth_validate(k, obj, cur, &r->errs) != 0)
         return BERTH_EINVAL;
+    int rc = api_svc_hold(r, obj, cur);
+    if (rc)
+        return rc;
     if (berth_obj_str(obj, "metadata.deletionTimestamp") && !held(obj)) {
         *del = true;
         return 0;
@@ -130,6 +133,7 @@ static void rmw_written(void *arg, const berth_store_result *res)
         return rmw_fetch(r);
     if (res->err)
         return api_reply_error(r, res->err, NULL);
+    api_svc_settle(r, true);
     if (r->binding)
         return reply_binding(r);
     api_reply_stored(r, 200, res->kv.val, res->kv.mod_rev ? res->kv.mod_rev : res->rev);
@@ -148,6 +152,8 @@ static void rmw_got(void *arg, const berth_store_result *res)
     bool del = false;
     berth_errlist_free(&r->errs);
     int rc = r->mutate(r, cur, &out, &del);
+    if (!rc && del) /* a deleted Service frees its addresses once gone */
+        rc = api_svc_hold(r, NULL, cur);
     cJSON_Delete(cur);
     if (rc) {
         cJSON_Delete(out);
@@ -180,6 +186,7 @@ static void rmw_got(void *arg, const berth_store_result *res)
 
 static void rmw_fetch(api_req *r)
 {
+    api_svc_settle(r, false); /* a retry assigns afresh */
     int rc = berth_store_get(r->api->store, r->key, rmw_got, r);
     if (rc)
         api_reply_error(r, rc, NULL);

@@ -17,6 +17,7 @@
 #include "berth/berth.h"
 #include "berth/client.h"
 #include "client/leader.h"
+#include "dns/dns.h"
 #include "lua/host.h"
 #include "lua/standalone.h"
 #include "sched/run.h"
@@ -51,6 +52,13 @@ static void usage(FILE *f)
                "100000)\n"
                "  --max-requests-inflight N  writes in flight before 429 (default 10000)\n"
                "  --bookmark-interval SEC    between watch bookmarks (default 60)\n"
+               "  --service-cidr CIDR Service ClusterIPs come from here (default "
+               "10.96.0.0/12)\n"
+               "  --dns-listen ADDR:PORT  the cluster DNS server (default 127.0.0.1:10053;\n"
+               "                      a node serves it on its own address)\n"
+               "  --dns-upstream ADDR[:PORT][,...]  where other names go (default: the\n"
+               "                      nameservers of /etc/resolv.conf)\n"
+               "  --no-dns            run no DNS server\n"
                "  --store KIND        embedded (default: DIR/store) or etcd\n"
                "  --etcd-endpoints URLS  etcd client URLs, comma-separated\n");
 }
@@ -68,6 +76,8 @@ typedef struct daemon_state {
     const char *const *ctrl_dirs; /* NULL: no controllers */
     bool scheduler;
     const char *sched_config;
+    berth_client *dns_client; /* the DNS server's connection to this server */
+    berth_dns *dns;
     berth_client *leader_client;
     berth_leader *leader;      /* NULL without leader election */
     char identity[300];
@@ -326,6 +336,41 @@ static int parse_listen(const char *s, char *addr, size_t size, uint16_t *port)
     return 0;
 }
 
+/* The cluster DNS server runs in every server, leader or not: it only
+ * reads. A node would point it at its own address (docs/network.md). */
+/* listen NULL: the default address, where failing is only a warning. */
+static int start_dns(daemon_state *d, const char *listen, const char *upstream)
+{
+    char addr[256], err[300] = "";
+    uint16_t port;
+    bool chosen = listen != NULL;
+    if (!listen)
+        listen = "127.0.0.1:10053";
+    if (parse_listen(listen, addr, sizeof addr, &port) != 0) {
+        fprintf(stderr, "berthd: --dns-listen wants ADDR:PORT, not '%s'\n", listen);
+        return BERTH_EINVAL;
+    }
+    int rc = berth_client_remote_new(d->base, &d->self, &d->dns_client);
+    if (rc == 0) {
+        berth_dns_options o = {.base = d->base, .client = d->dns_client, .addr = addr,
+                               .port = port, .upstream = upstream};
+        rc = berth_dns_start(&o, &d->dns, err, sizeof err);
+    }
+    if (rc && chosen) {
+        fprintf(stderr, "berthd: cannot start the DNS server: %s\n",
+                err[0] ? err : berth_strerror(rc));
+    } else if (rc) {
+        /* The default port may be another server's on the same host: that
+         * is no reason to refuse to serve the API. */
+        BERTH_WARN("berthd", "no cluster DNS: %s", err[0] ? err : berth_strerror(rc));
+        berth_client_free(d->dns_client);
+        d->dns_client = NULL;
+    } else
+        BERTH_INFO("berthd", "serving cluster DNS on %s:%u (udp and tcp)", addr,
+                   berth_dns_port(d->dns));
+    return rc;
+}
+
 /* The store behind the API: the embedded one in DIR/store, or etcd. */
 static int open_store(const char *kind, const char *endpoints, const char *dir,
                       struct event_base *base, long history, berth_store **out)
@@ -362,6 +407,9 @@ static int run_server(int argc, char **argv)
     const char *dir = "/var/lib/berth";
     const char *listen = "127.0.0.1:6443";
     const char *store_kind = "embedded", *etcd_endpoints = NULL;
+    const char *service_cidr = "10.96.0.0/12";
+    const char *dns_listen = NULL, *dns_upstream = NULL;
+    bool dns = true;
     long history = 0, inflight = 0, bookmarks = 0;
     const char *ctrl_dirs[18] = {BERTH_STOCK_CONTROLLERS};
     int nctrl_dirs = 1;
@@ -394,6 +442,14 @@ static int run_server(int argc, char **argv)
             listen = argv[++i];
         else if (!strncmp(argv[i], "--listen=", 9))
             listen = argv[i] + 9;
+        else if (!strcmp(argv[i], "--dns-listen") && i + 1 < argc)
+            dns_listen = argv[++i];
+        else if (!strcmp(argv[i], "--dns-upstream") && i + 1 < argc)
+            dns_upstream = argv[++i];
+        else if (!strcmp(argv[i], "--no-dns"))
+            dns = false;
+        else if (!strcmp(argv[i], "--service-cidr") && i + 1 < argc)
+            service_cidr = argv[++i];
         else if (!strcmp(argv[i], "--store") && i + 1 < argc)
             store_kind = argv[++i];
         else if (!strcmp(argv[i], "--etcd-endpoints") && i + 1 < argc)
@@ -457,7 +513,7 @@ static int run_server(int argc, char **argv)
         (int)sizeof local_socket)
         local_socket[0] = 0;
     berth_api_options ao = {.base = d.base, .store = store, .addr = addr, .port = port,
-                            .token = token, .tls = tls,
+                            .token = token, .tls = tls, .service_cidr = service_cidr,
                             .local_socket = local_socket[0] ? local_socket : NULL,
                             .max_inflight = inflight > 0 ? (unsigned)inflight : 0,
                             .bookmark_interval = bookmarks > 0 ? (int)bookmarks : 0};
@@ -484,6 +540,7 @@ static int run_server(int argc, char **argv)
     snprintf(d.identity, sizeof d.identity, "%s_%ld_%u", host, (long)getpid(),
              berth_api_port(d.api));
     if ((err = self_kubeconfig(&d, addr, token, ca_pem, local_socket[0] ? local_socket : NULL)) != 0 ||
+        (dns && (err = start_dns(&d, dns_listen, dns_upstream)) != 0 && dns_listen) ||
         (err = start_or_campaign(&d, &election)) != 0) {
         fprintf(stderr, "berthd: cannot start the controllers and scheduler: %s\n",
                 berth_strerror(err));
@@ -501,6 +558,8 @@ static int run_server(int argc, char **argv)
 out:
     /* Every client first: each drops its calls in flight; then the store,
      * whose last write callbacks still answer clients. */
+    berth_client_free(d.dns_client);
+    berth_dns_free(d.dns);
     berth_client_free(d.leader_client);
     berth_leader_free(d.leader); /* stops the components when leading */
     stop_components(&d);

@@ -34,6 +34,7 @@ typedef struct berth_api_options {
     const char *local_socket; /* also serve plain http on this Unix socket
                                * (mode 0600), for in-process clients: no TLS
                                * on the loop's own calls; NULL for none */
+    const char *service_cidr; /* ClusterIPs come from here (NULL: 10.96.0.0/12) */
 } berth_api_options;
 
 /* Binds the listener and starts serving on o->base. On success *out is

@@ -1,0 +1,51 @@
+/* The cluster DNS server: answers <svc>.<ns>.svc.<domain>, SRV records for
+ * named ports and <a-b-c-d>.<ns>.pod.<domain> from informers on Services,
+ * Endpoints and Pods, over UDP and TCP, and forwards every other name to
+ * the upstream resolvers (those of /etc/resolv.conf unless told). */
+#ifndef BERTH_DNS_H
+#define BERTH_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "berth/client.h"
+#include "client/informer.h"
+#include "dns/wire.h"
+
+struct event_base;
+typedef struct berth_dns berth_dns;
+
+typedef struct berth_dns_options {
+    struct event_base *base;
+    berth_client *client;   /* borrowed: free it before the server */
+    const char *addr;       /* listen address (NULL: 127.0.0.1) */
+    uint16_t port;          /* 0 picks a free port (see berth_dns_port) */
+    const char *domain;     /* NULL: cluster.local */
+    const char *upstream;   /* "ADDR:PORT[,ADDR:PORT]"; NULL: /etc/resolv.conf */
+    int timeout_ms;         /* for one forwarded query (0: 2000) */
+} berth_dns_options;
+
+/* Binds UDP and TCP on addr:port and starts the informers. *out is freed
+ * with berth_dns_free. BERTH_EIO (with a message in err) when the address
+ * cannot be bound; BERTH_EINVAL for a malformed upstream. */
+int berth_dns_start(const berth_dns_options *o, berth_dns **out, char *err, size_t errsize);
+uint16_t berth_dns_port(const berth_dns *d);
+void berth_dns_free(berth_dns *d);
+
+/* ---- Answering (answer.c), separate from the sockets for tests. ---- */
+
+typedef struct dns_zone {
+    const char *domain;
+    berth_informer *svc, *eps, *pods;
+} dns_zone;
+
+/* Writes the answer to query q (header h) into w. Returns 1 when the name
+ * belongs to the cluster domain and was answered, 0 when it is to be
+ * forwarded. An answer that does not fit w is truncated with TC set. */
+int dns_answer(const dns_zone *z, const dns_header *h, const dns_question *q, dns_writer *w);
+/* Writes a bare reply with rcode to the query in msg (as much of the
+ * question as could be read). */
+void dns_answer_error(const uint8_t *msg, size_t len, int rcode, dns_writer *w);
+
+#endif
