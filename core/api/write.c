@@ -287,9 +287,15 @@ static int delete_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
         r->expect_rev = -1;
         return BERTH_ECONFLICT;
     }
-    if (berth_obj_str(cur, "metadata.deletionTimestamp"))
-        return 0; /* already being deleted: answer with the object */
     const cJSON *fin = berth_obj_at(cur, "metadata.finalizers");
+    if (berth_obj_str(cur, "metadata.deletionTimestamp")) {
+        /* Already being deleted: answer with the object, unless this is
+         * the node's final delete with grace 0 once the containers are
+         * gone, which removes it when no finalizer holds it. */
+        if (r->grace == 0 && cJSON_GetArraySize(fin) == 0)
+            *del = true;
+        return 0;
+    }
     const char *extra = NULL;
     if (!strcmp(r->propagation, "Foreground"))
         extra = "foregroundDeletion";
