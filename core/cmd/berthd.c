@@ -16,6 +16,7 @@
 #include "berth/api.h"
 #include "berth/berth.h"
 #include "berth/client.h"
+#include "agent/agent.h"
 #include "lua/host.h"
 #include "lua/standalone.h"
 
@@ -28,10 +29,15 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: berthd server [--data-dir DIR] [--listen ADDR:PORT] [--controllers DIR]\n"
                "       berthd controllers --kubeconfig FILE [--controllers DIR]\n"
+               "       berthd agent --kubeconfig FILE [--runtime NAME] [--nodes N] (see berthd agent -h)\n"
                "       berthd version\n"
                "\n"
                "  --controllers DIR   also load the Lua controllers in DIR (repeatable)\n"
                "  --no-controllers    run no controllers in this server\n"
+               "  --no-agent          run no node agent in this server (a control plane alone)\n"
+               "  --runtime NAME      the agent's container runtime (default process)\n"
+               "  --plugin-dir DIR    where runtime plugins are looked for first\n"
+               "  --node-name NAME    the agent's node name (default: the host name)\n"
                "  --data-dir DIR      state, admin token and kubeconfig (default "
                "/var/lib/berth)\n"
                "  --listen ADDR:PORT  where the API is served (default 127.0.0.1:6443)\n"
@@ -46,6 +52,7 @@ typedef struct daemon_state {
     berth_api *api;
     berth_client *client;  /* the controllers' connection to this server */
     berth_ctrl_host *host; /* the Lua controllers */
+    berth_agent *agent;    /* the local node agent */
     struct event *deadline;
     int stopping;
 } daemon_state;
@@ -135,8 +142,8 @@ static cJSON *controller_stats(void *arg)
 /* The controllers talk to this server as any client would, over its own
  * loopback listener with the admin credentials: one code path for
  * in-process and standalone (`berthd controllers`) controllers. */
-static int start_controllers(daemon_state *d, const char *addr, const char *token,
-                             const char *ca_pem, const char *const *dirs)
+static int self_client(daemon_state *d, const char *addr, const char *token,
+                       const char *ca_pem, berth_client **out)
 {
     char url[320];
     bool any = !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::") || !addr[0];
@@ -146,7 +153,13 @@ static int start_controllers(daemon_state *d, const char *addr, const char *toke
     berth_kubeconfig kc = {.server = url, .token = (char *)token,
                            .ca_pem = (unsigned char *)ca_pem,
                            .ca_pem_len = ca_pem ? strlen(ca_pem) : 0};
-    int err = berth_client_remote_new(d->base, &kc, &d->client);
+    return berth_client_remote_new(d->base, &kc, out);
+}
+
+static int start_controllers(daemon_state *d, const char *addr, const char *token,
+                             const char *ca_pem, const char *const *dirs)
+{
+    int err = self_client(d, addr, token, ca_pem, &d->client);
     if (err)
         return err;
     berth_ctrl_host_opts o = {.base = d->base, .client = d->client, .dirs = dirs};
@@ -154,6 +167,28 @@ static int start_controllers(daemon_state *d, const char *addr, const char *toke
         return err;
     berth_api_set_debug(d->api, "controllers", controller_stats, d);
     return 0;
+}
+
+/* The local node agent, on its own loopback client like the controllers.
+ * A runtime that cannot start (the process runtime needs root) leaves a
+ * control plane without a node rather than no server at all. */
+static void start_agent(daemon_state *d, const char *addr, const char *token,
+                        const char *ca_pem, const char *dir, const char *runtime,
+                        const char *plugin_dir, const char *node_name)
+{
+    berth_client *c = NULL;
+    int err = self_client(d, addr, token, ca_pem, &c);
+    berth_agent_opts o = {.base = d->base, .client = c, .data_dir = dir, .runtime = runtime,
+                          .plugin_dir = plugin_dir, .node_name = node_name};
+    if (!err && (err = berth_agent_start(&o, &d->agent)) != 0)
+        c = NULL; /* the agent freed it */
+    if (err) {
+        berth_client_free(c);
+        BERTH_WARN("berthd", "no node agent in this server: %s (the process runtime needs "
+                             "root; --no-agent silences this)", berth_strerror(err));
+        return;
+    }
+    berth_api_set_pod_backend(d->api, berth_agent_pod_backend(), d->agent);
 }
 
 static int parse_listen(const char *s, char *addr, size_t size, uint16_t *port)
@@ -183,12 +218,21 @@ static int run_server(int argc, char **argv)
     long history = 0, inflight = 0, bookmarks = 0;
     const char *ctrl_dirs[18] = {BERTH_STOCK_CONTROLLERS};
     int nctrl_dirs = 1;
-    bool controllers = true;
+    bool controllers = true, agent = true;
+    const char *runtime = "process", *plugin_dir = NULL, *node_name = NULL;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--controllers") && i + 1 < argc && nctrl_dirs < 17)
             ctrl_dirs[nctrl_dirs++] = argv[++i];
         else if (!strcmp(argv[i], "--no-controllers"))
             controllers = false;
+        else if (!strcmp(argv[i], "--no-agent"))
+            agent = false;
+        else if (!strcmp(argv[i], "--runtime") && i + 1 < argc)
+            runtime = argv[++i];
+        else if (!strcmp(argv[i], "--plugin-dir") && i + 1 < argc)
+            plugin_dir = argv[++i];
+        else if (!strcmp(argv[i], "--node-name") && i + 1 < argc)
+            node_name = argv[++i];
         else if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
             dir = argv[++i];
         else if (!strncmp(argv[i], "--data-dir=", 11))
@@ -274,6 +318,8 @@ static int run_server(int argc, char **argv)
         fprintf(stderr, "berthd: cannot start the controllers: %s\n", berth_strerror(err));
         goto out;
     }
+    if (agent)
+        start_agent(&d, addr, token, ca_pem, dir, runtime, plugin_dir, node_name);
     explicit_bzero(token, sizeof token);
     sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
@@ -286,6 +332,7 @@ static int run_server(int argc, char **argv)
 out:
     /* The controllers' client first: it drops their calls in flight; then
      * the store, whose last write callbacks still answer clients. */
+    berth_agent_free(d.agent);
     berth_client_free(d.client);
     berth_ctrl_host_free(d.host);
     berth_store_close(store);
@@ -316,6 +363,8 @@ int main(int argc, char **argv)
         return run_server(argc, argv);
     if (argc > 1 && strcmp(argv[1], "controllers") == 0)
         return berth_controllers_main(argc - 2, argv + 2, BERTH_STOCK_CONTROLLERS);
+    if (argc > 1 && strcmp(argv[1], "agent") == 0)
+        return berth_agent_main(argc - 2, argv + 2);
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         usage(stdout);
         return 0;
