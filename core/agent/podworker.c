@@ -349,7 +349,8 @@ static int start_container(pod_worker *pw, agent_ctr *c)
         free(mounts);
         return err;
     }
-    uint32_t attempt = c->id[0] || c->prev_id[0] || c->has_last ? c->restarts : 0;
+    /* restarts counts the instances that ran before the current one. */
+    uint32_t attempt = c->has_last ? c->restarts + 1 : 0;
     char id[BERTH_CONTAINER_ID_MAX], logp[4096];
     container_id(pw, c, attempt, id);
     agent_pod_log_path(pw, c->name, attempt, logp, sizeof logp);
@@ -434,7 +435,6 @@ static void handle_exit(pod_worker *pw, agent_ctr *c, const berth_container_stat
                          ? (st->finished_ns - st->started_ns) / 1000000 : 0;
     int64_t wait = berth_backoff_exit(&c->backoff, ran_ms, pw->node->g->backoff_base_ms,
                                       BERTH_BACKOFF_MAX_MS);
-    c->restarts++;
     c->restart_at_ns = wait ? (st->finished_ns ? st->finished_ns : agent_now_ns()) +
                                   wait * 1000000 : 0;
     if (wait) {
