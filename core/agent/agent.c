@@ -181,9 +181,9 @@ int berth_agent_start(const berth_agent_opts *o, berth_agent **out)
     for (unsigned i = 0; !err && i < count; i++) {
         char name[254];
         if (count > 1)
-            snprintf(name, sizeof name, "%s-%u", base_name, i);
+            snprintf(name, sizeof name, "%.240s-%u", base_name, i);
         else
-            snprintf(name, sizeof name, "%s", base_name);
+            snprintf(name, sizeof name, "%.253s", base_name);
         agent_node *n;
         if ((err = node_new(g, name, &n)) != 0)
             break;
