@@ -108,6 +108,8 @@ typedef struct api_svcip api_svcip;
 struct api_conn {
     struct evhttp_connection *evcon;
     api_watch *watch;
+    void (*gone)(void *arg); /* another stream on it (a log follow) */
+    void *gone_arg;
 };
 
 struct berth_api {
@@ -141,6 +143,9 @@ struct berth_api {
         cJSON *(*fn)(void *arg);
         void *arg;
     } debug[4]; /* /debug/{name} providers (berth_api_set_debug) */
+    const struct berth_api_pod_backend *pods; /* pods/log, pods/exec */
+    void *pods_arg;
+    struct api_logstream *logs; /* followed logs, linked */
 };
 
 typedef struct api_req api_req;
@@ -195,6 +200,15 @@ void api_req_detach(api_req *r);
 void api_conn_set_watch(berth_api *a, struct evhttp_connection *evcon, api_watch *w);
 /* Counts r as waiting for the store (shutdown waits for these). */
 void api_req_hold(api_req *r);
+
+/* Calls fn(arg) when evcon closes (fn NULL: no longer). */
+void api_conn_set_gone(berth_api *a, struct evhttp_connection *evcon, void (*fn)(void *),
+                       void *arg);
+/* pods/log and pods/exec through the node agent (podlog.c). */
+void api_serve_pod_log(api_req *r);
+void api_serve_pod_exec(api_req *r);
+/* Ends every followed log stream (shutdown, free). */
+void api_podlog_close_all(berth_api *a);
 
 /* Discovery and OpenAPI (discovery.c). */
 void api_serve_discovery(api_req *r);

@@ -44,9 +44,13 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
     for (size_t i = 0; i < a->nconns; i++)
         if (a->conns[i].evcon == evcon) {
             api_watch *w = a->conns[i].watch;
+            void (*gone)(void *) = a->conns[i].gone;
+            void *gone_arg = a->conns[i].gone_arg;
             a->conns[i] = a->conns[--a->nconns];
             if (w)
                 api_watch_conn_gone(w);
+            if (gone)
+                gone(gone_arg);
             return;
         }
 }
@@ -58,6 +62,23 @@ void api_conn_set_watch(berth_api *a, struct evhttp_connection *evcon, api_watch
             a->conns[i].watch = w;
             return;
         }
+}
+
+void api_conn_set_gone(berth_api *a, struct evhttp_connection *evcon, void (*fn)(void *),
+                       void *arg)
+{
+    for (size_t i = 0; i < a->nconns; i++)
+        if (a->conns[i].evcon == evcon) {
+            a->conns[i].gone = fn;
+            a->conns[i].gone_arg = arg;
+            return;
+        }
+}
+
+void berth_api_set_pod_backend(berth_api *a, const berth_api_pod_backend *b, void *arg)
+{
+    a->pods = b;
+    a->pods_arg = arg;
 }
 
 /* Returns false when the connection is new and over the cap. */
@@ -78,7 +99,7 @@ static bool conn_track(berth_api *a, struct evhttp_connection *evcon)
         a->conns = n;
         a->conns_cap = cap;
     }
-    a->conns[a->nconns++] = (struct api_conn){evcon, NULL};
+    a->conns[a->nconns++] = (struct api_conn){evcon, NULL, NULL, NULL};
     /* Replies leave in more than one write (TLS records, chunks); without
      * this, Nagle and delayed ACKs add 40 ms to a round trip. */
     int one = 1;
@@ -327,9 +348,10 @@ static void dispatch_object(api_req *r)
             return api_serve_binding(r);
     } else if (!strcmp(sub, "log") && (k->subresources & BERTH_SUB_LOG)) {
         if (get)
-            return api_reply_error(r, BERTH_EUNAVAILABLE,
-                                   "pods/log is not served yet: no node agent "
-                                   "streams container logs to this server");
+            return api_serve_pod_log(r);
+    } else if (!strcmp(sub, "exec") && (k->subresources & BERTH_SUB_EXEC)) {
+        if (get || method_is(r, EVHTTP_REQ_POST))
+            return api_serve_pod_exec(r);
     } else {
         return api_reply_error(r, BERTH_ENOTFOUND, "the server could not find the "
                                                    "requested resource");
@@ -699,6 +721,7 @@ void berth_api_shutdown(berth_api *a, void (*done)(void *arg), void *arg)
         a->local_sock = NULL;
     }
     api_watch_close_all(a);
+    api_podlog_close_all(a);
     if (a->inflight == 0) {
         if (done)
             done(arg);
@@ -714,6 +737,7 @@ void berth_api_free(berth_api *a)
         return;
     a->draining = true;
     api_watch_close_all(a);
+    api_podlog_close_all(a);
     if (a->http)
         evhttp_free(a->http);
     if (a->local_http)

@@ -319,15 +319,15 @@ static int delete_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
         r->expect_rev = -1;
         return BERTH_ECONFLICT;
     }
+    const cJSON *fin = berth_obj_at(cur, "metadata.finalizers");
     if (berth_obj_str(cur, "metadata.deletionTimestamp")) {
-        /* Already being deleted: answer with the object, unless a grace
-         * period of 0 ends the graceful deletion, as a node does once the
-         * pod's containers have stopped (and kubectl delete --force). */
-        if (r->grace == 0 && cJSON_GetArraySize(berth_obj_at(cur, "metadata.finalizers")) == 0)
+        /* Already being deleted: answer with the object, unless this is
+         * the node's final delete with grace 0 once the containers are
+         * gone, which removes it when no finalizer holds it. */
+        if (r->grace == 0 && !held(cur))
             *del = true;
         return 0;
     }
-    const cJSON *fin = berth_obj_at(cur, "metadata.finalizers");
     const char *extra = NULL;
     if (!strcmp(r->propagation, "Foreground"))
         extra = "foregroundDeletion";

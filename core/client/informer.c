@@ -15,6 +15,7 @@ struct berth_informer {
     struct event_base *base;
     const berth_kind *kind;
     char *ns;
+    char *field_selector; /* or NULL */
     berth_informer_handler handlers[MAX_HANDLERS];
     int nhandlers;
     berth_hmap objects;  /* "ns/name" -> cJSON*, owned */
@@ -217,7 +218,8 @@ static void on_watch_event(void *arg, int err, const char *type, cJSON *obj)
 
 static void start_watch(berth_informer *inf)
 {
-    berth_request req = {.kind = inf->kind, .ns = inf->ns, .resource_version = inf->rv};
+    berth_request req = {.kind = inf->kind, .ns = inf->ns, .resource_version = inf->rv,
+                         .field_selector = inf->field_selector};
     int rc = berth_client_watch(inf->client, &req, on_watch_event, inf, &inf->watch);
     if (rc) {
         inf->watch = NULL;
@@ -278,7 +280,8 @@ static void start_list(berth_informer *inf)
 {
     if (inf->listing)
         return;
-    berth_request req = {.kind = inf->kind, .ns = inf->ns};
+    berth_request req = {.kind = inf->kind, .ns = inf->ns,
+                         .field_selector = inf->field_selector};
     inf->listing = true;
     if (berth_client_request(inf->client, BERTH_VERB_LIST, &req, on_list, inf) != 0) {
         inf->listing = false;
@@ -310,6 +313,16 @@ int berth_informer_add_handler(berth_informer *inf, const berth_informer_handler
     if (inf->nhandlers == MAX_HANDLERS)
         return BERTH_ENOMEM;
     inf->handlers[inf->nhandlers++] = *h;
+    return 0;
+}
+
+int berth_informer_set_field_selector(berth_informer *inf, const char *sel)
+{
+    char *copy = sel ? strdup(sel) : NULL;
+    if (sel && !copy)
+        return BERTH_ENOMEM;
+    free(inf->field_selector);
+    inf->field_selector = copy;
     return 0;
 }
 
@@ -404,5 +417,6 @@ void berth_informer_free(berth_informer *inf)
     free_index(&inf->by_owner);
     free_index(&inf->by_label);
     free(inf->ns);
+    free(inf->field_selector);
     free(inf);
 }

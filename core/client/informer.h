@@ -34,6 +34,9 @@ int berth_informer_new(berth_client *c, struct event_base *base, const berth_kin
 void berth_informer_free(berth_informer *inf);
 /* Handlers registered before start see the initial list as adds. */
 int berth_informer_add_handler(berth_informer *inf, const berth_informer_handler *h);
+/* Lists and watches only objects matching a field selector
+ * ("spec.nodeName=n1"); set before start. sel is copied. */
+int berth_informer_set_field_selector(berth_informer *inf, const char *sel);
 int berth_informer_start(berth_informer *inf);
 /* True once the first list has been applied. */
 bool berth_informer_synced(const berth_informer *inf);

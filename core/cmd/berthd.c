@@ -16,6 +16,7 @@
 #include "berth/api.h"
 #include "berth/berth.h"
 #include "berth/client.h"
+#include "agent/agent.h"
 #include "client/leader.h"
 #include "dns/dns.h"
 #include "lua/host.h"
@@ -34,12 +35,17 @@ static void usage(FILE *f)
                "                    [--store embedded|etcd --etcd-endpoints URL[,URL...]]\n"
                "       berthd controllers --kubeconfig FILE [--controllers DIR]\n"
                "       berthd scheduler --kubeconfig FILE [--config FILE]\n"
+               "       berthd agent --kubeconfig FILE [--runtime NAME] [--nodes N] (see berthd agent -h)\n"
                "       berthd store export|import ...  (berthd store --help)\n"
                "       berthd version\n"
                "\n"
                "  --controllers DIR   also load the Lua controllers in DIR (repeatable)\n"
                "  --no-controllers    run no controllers in this server\n"
                "  --no-scheduler      run no scheduler in this server\n"
+               "  --no-agent          run no node agent in this server (a control plane alone)\n"
+               "  --runtime NAME      the agent's container runtime (default process)\n"
+               "  --plugin-dir DIR    where runtime plugins are looked for first\n"
+               "  --node-name NAME    the agent's node name (default: the host name)\n"
                "  --leader-elect      run controllers and scheduler only while holding the\n"
                "                      Lease kube-system/berth-controllers (default with etcd;\n"
                "                      --no-leader-elect turns it off)\n"
@@ -78,6 +84,7 @@ typedef struct daemon_state {
     const char *sched_config;
     berth_client *dns_client; /* the DNS server's connection to this server */
     berth_dns *dns;
+    berth_agent *agent;        /* the local node agent; owns its client */
     berth_client *leader_client;
     berth_leader *leader;      /* NULL without leader election */
     char identity[300];
@@ -271,6 +278,28 @@ static int start_components(daemon_state *d)
     return 0;
 }
 
+/* The local node agent, on its own client like the controllers. A runtime
+ * that cannot start (the process runtime needs root) leaves a control plane
+ * without a node rather than no server at all. Every server runs its agent:
+ * it is not subject to leader election. */
+static void start_agent(daemon_state *d, const char *dir, const char *runtime,
+                        const char *plugin_dir, const char *node_name)
+{
+    berth_client *c = NULL;
+    int err = berth_client_remote_new(d->base, &d->self, &c);
+    berth_agent_opts o = {.base = d->base, .client = c, .data_dir = dir, .runtime = runtime,
+                          .plugin_dir = plugin_dir, .node_name = node_name};
+    if (!err && (err = berth_agent_start(&o, &d->agent)) != 0)
+        c = NULL; /* the agent freed it */
+    if (err) {
+        berth_client_free(c);
+        BERTH_WARN("berthd", "no node agent in this server: %s (the process runtime needs "
+                             "root; --no-agent silences this)", berth_strerror(err));
+        return;
+    }
+    berth_api_set_pod_backend(d->api, berth_agent_pod_backend(), d->agent);
+}
+
 static void on_elected(void *arg)
 {
     daemon_state *d = arg;
@@ -413,7 +442,8 @@ static int run_server(int argc, char **argv)
     long history = 0, inflight = 0, bookmarks = 0;
     const char *ctrl_dirs[18] = {BERTH_STOCK_CONTROLLERS};
     int nctrl_dirs = 1;
-    bool controllers = true, scheduler = true, elect_set = false;
+    bool controllers = true, scheduler = true, elect_set = false, agent = true;
+    const char *runtime = "process", *plugin_dir = NULL, *node_name = NULL;
     const char *sched_config = NULL;
     election_opts election = {0};
     for (int i = 2; i < argc; i++) {
@@ -423,6 +453,14 @@ static int run_server(int argc, char **argv)
             controllers = false;
         else if (!strcmp(argv[i], "--no-scheduler"))
             scheduler = false;
+        else if (!strcmp(argv[i], "--no-agent"))
+            agent = false;
+        else if (!strcmp(argv[i], "--runtime") && i + 1 < argc)
+            runtime = argv[++i];
+        else if (!strcmp(argv[i], "--plugin-dir") && i + 1 < argc)
+            plugin_dir = argv[++i];
+        else if (!strcmp(argv[i], "--node-name") && i + 1 < argc)
+            node_name = argv[++i];
         else if (!strcmp(argv[i], "--scheduler-config") && i + 1 < argc)
             sched_config = argv[++i];
         else if (!strcmp(argv[i], "--leader-elect") || !strcmp(argv[i], "--no-leader-elect")) {
@@ -546,6 +584,8 @@ static int run_server(int argc, char **argv)
                 berth_strerror(err));
         goto out;
     }
+    if (agent)
+        start_agent(&d, dir, runtime, plugin_dir, node_name);
     explicit_bzero(token, sizeof token);
     sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
@@ -560,6 +600,7 @@ out:
      * whose last write callbacks still answer clients. */
     berth_client_free(d.dns_client);
     berth_dns_free(d.dns);
+    berth_agent_free(d.agent);
     berth_client_free(d.leader_client);
     berth_leader_free(d.leader); /* stops the components when leading */
     stop_components(&d);
@@ -596,6 +637,8 @@ int main(int argc, char **argv)
         return berth_scheduler_main(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "store") == 0)
         return berth_store_migrate_main(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "agent") == 0)
+        return berth_agent_main(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "controllers") == 0)
         return berth_controllers_main(argc - 2, argv + 2, BERTH_STOCK_CONTROLLERS);
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {

@@ -3,6 +3,7 @@
 #ifndef BERTH_API_H
 #define BERTH_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,23 @@ int berth_api_start(const berth_api_options *o, berth_api **out);
  * server frees it); fn NULL removes it. Up to four names. */
 void berth_api_set_debug(berth_api *a, const char *name, cJSON *(*fn)(void *arg),
                          void *arg);
+/* What the server asks of a node agent to serve pods/log and pods/exec
+ * (the agent in the same process). Both return 0 or a BERTH_E* code with
+ * msg set; exec calls done later, and never when it returned an error. */
+typedef struct berth_api_pod_backend {
+    /* The CRI log file of a container's current (or previous) instance,
+     * and whether that instance still runs. */
+    int (*log_file)(void *arg, const char *ns, const char *pod, const char *container,
+                    bool previous, char *path, size_t len, bool *running, char *msg,
+                    size_t msglen);
+    int (*exec)(void *arg, const char *ns, const char *pod, const char *container,
+                const char *const *argv, uint32_t timeout_ms,
+                void (*done)(void *darg, int err, int exit_code, const char *out, size_t len),
+                void *darg, char *msg, size_t msglen);
+} berth_api_pod_backend;
+/* Serves pods/log and pods/exec through b (static, borrowed) and arg, which
+ * must outlive the server or be unset (b NULL) first. */
+void berth_api_set_pod_backend(berth_api *a, const berth_api_pod_backend *b, void *arg);
 /* The port actually bound (useful with port 0). */
 uint16_t berth_api_port(const berth_api *a);
 /* Stops accepting connections and ends every watch stream. Requests in

@@ -38,7 +38,7 @@ def deployment(name, replicas=2, image="nginx:1.14.2"):
 
 class ApiTest(ServerTestCase):
     # The API alone: controllers writing status would race these requests.
-    server_args = ("--no-controllers", "--no-scheduler")
+    server_args = ("--no-controllers", "--no-scheduler", "--no-agent")
 
     def req(self, *a, **kw):
         return self.server.request(*a, **kw)
@@ -452,7 +452,7 @@ class ApiTest(ServerTestCase):
 
 class ExpiredTest(ServerTestCase):
     """A short history makes old revisions expire quickly."""
-    server_args = ("--watch-history", "5", "--no-controllers", "--no-scheduler")
+    server_args = ("--watch-history", "5", "--no-controllers", "--no-scheduler", "--no-agent")
 
     def test_watch_and_continue_expire(self):
         req = self.server.request
@@ -472,7 +472,7 @@ class ExpiredTest(ServerTestCase):
 
 
 class BookmarkTest(ServerTestCase):
-    server_args = ("--bookmark-interval", "1", "--no-controllers", "--no-scheduler")
+    server_args = ("--bookmark-interval", "1", "--no-controllers", "--no-scheduler", "--no-agent")
 
     def test_bookmark_then_resume(self):
         req = self.server.request
@@ -496,7 +496,7 @@ class BookmarkTest(ServerTestCase):
 
 
 class TooManyTest(ServerTestCase):
-    server_args = ("--max-requests-inflight", "1", "--no-controllers", "--no-scheduler")
+    server_args = ("--max-requests-inflight", "1", "--no-controllers", "--no-scheduler", "--no-agent")
 
     def test_too_many_requests(self):
         codes = []

@@ -1,0 +1,280 @@
+"""End to end: the node agent inside `berthd server` runs pods for real with
+the process runtime and the busybox image (needs root). Every test removes
+its pods; tearDown kills any container process left, unmounts and removes
+its cgroups from the runtime's state dir, whatever failed."""
+import base64
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+import berth_e2e
+
+NS = "/api/v1/namespaces/default"
+APPS = "/apis/apps/v1/namespaces/default"
+NODE = "berth-e2e-node"
+
+
+def wait_for(fn, timeout=30, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def pod(name, containers, **spec):
+    s = {"nodeName": NODE, "terminationGracePeriodSeconds": 2, "containers": containers}
+    s.update(spec)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": s}
+
+
+def sh(name, script, **extra):
+    c = {"name": name, "image": "busybox", "command": ["sh", "-c", script]}
+    c.update(extra)
+    return c
+
+
+@unittest.skipUnless(os.geteuid() == 0, "the process runtime needs root")
+class AgentTest(berth_e2e.ServerTestCase):
+    server_args = ("--node-name", NODE)
+
+    def setUp(self):
+        self.pods = []
+
+    def tearDown(self):
+        s = self.server
+        for name in self.pods:
+            s.request("DELETE", NS + "/pods/" + name + "?gracePeriodSeconds=0")
+        deadline = time.time() + 20
+        while time.time() < deadline and any(
+                s.request("GET", NS + "/pods/" + n)[0] == 200 for n in self.pods):
+            time.sleep(0.1)
+        self.kill_leftovers()
+
+    def kill_leftovers(self):
+        """Whatever a failed test left: container processes, tmpfs mounts
+        and cgroups of this server's runtime state dir."""
+        base = os.path.join(self.server.data_dir, "plugins", "runtime-process", "containers")
+        for d in glob.glob(base + "/*"):
+            try:
+                with open(os.path.join(d, "pids")) as f:
+                    mon, _, pid = f.read().split()[:3]
+                if not os.path.exists(os.path.join(d, "exit")):
+                    for p in (int(pid), int(mon)):
+                        try:
+                            os.kill(p, signal.SIGKILL)
+                        except (ProcessLookupError, ValueError):
+                            pass
+            except (OSError, ValueError):
+                pass
+            cid = os.path.basename(d)
+            for ctrl in ("memory", "cpu", "pids", "unified"):
+                for cg in glob.glob("/sys/fs/cgroup/%s/berth/%s" % (ctrl, cid)):
+                    try:
+                        os.rmdir(cg)
+                    except OSError:
+                        pass
+        with open("/proc/mounts") as f:
+            for line in f:
+                mnt = line.split()[1]
+                if mnt.startswith(self.server.data_dir):
+                    subprocess.call(["umount", "-l", mnt])
+
+    # -- helpers --
+    def create(self, obj):
+        self.pods.append(obj["metadata"]["name"])
+        code, _, body = self.server.request("POST", NS + "/pods", obj)
+        self.assertEqual(code, 201, body)
+
+    def get(self, name):
+        return self.server.request("GET", NS + "/pods/" + name)[2]
+
+    def status_of(self, name, cname=None):
+        st = self.get(name).get("status", {})
+        for cs in st.get("containerStatuses", []):
+            if cname is None or cs["name"] == cname:
+                return cs
+        return {}
+
+    def condition(self, name, ctype):
+        for c in self.get(name).get("status", {}).get("conditions", []):
+            if c["type"] == ctype:
+                return c["status"]
+        return None
+
+    def logs(self, name, query=""):
+        return self.server.request("GET", NS + "/pods/" + name + "/log" + query)
+
+    def kubectl(self, *args):
+        env = dict(os.environ, KUBECONFIG=self.server.kubeconfig)
+        return subprocess.run(["kubectl"] + list(args), env=env, capture_output=True,
+                              text=True, timeout=30)
+
+    # -- tests --
+    def test_node_and_lease(self):
+        s = self.server
+        node = wait_for(lambda: s.request("GET", "/api/v1/nodes/" + NODE)[2]
+                        .get("status", {}).get("conditions"), what="node status")
+        ready = [c for c in node if c["type"] == "Ready"][0]
+        self.assertEqual(ready["status"], "True")
+        n = s.request("GET", "/api/v1/nodes/" + NODE)[2]
+        self.assertEqual(n["status"]["capacity"]["pods"], "110")
+        self.assertIn("memory", n["status"]["allocatable"])
+        types = {a["type"] for a in n["status"]["addresses"]}
+        self.assertEqual(types, {"InternalIP", "Hostname"})
+        lease = wait_for(lambda: s.request(
+            "GET", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + NODE)[2]
+            .get("spec"), what="lease")
+        self.assertEqual(lease["holderIdentity"], NODE)
+
+    def test_pod_runs_and_logs(self):
+        self.create(pod("hello", [sh("c", "echo hello $(WHO) $POD; while true; do sleep 1; done",
+                                      env=[{"name": "WHO", "value": "berth"},
+                                           {"name": "POD", "valueFrom": {"fieldRef": {
+                                               "fieldPath": "metadata.name"}}}])]))
+        wait_for(lambda: self.get("hello").get("status", {}).get("phase") == "Running",
+                 what="Running")
+        self.assertEqual(self.condition("hello", "Ready"), "True")
+        wait_for(lambda: "hello berth hello" in str(self.logs("hello")[2]), what="log line")
+        if shutil.which("kubectl"):
+            out = self.kubectl("logs", "hello")
+            self.assertIn("hello berth hello", out.stdout, out.stderr)
+        code, _, body = self.logs("hello", "?timestamps=true&tailLines=1")
+        self.assertEqual(code, 200)
+        self.assertRegex(body, r"^\d{4}-\d\d-\d\dT")
+
+    def test_restart_backoff(self):
+        self.create(pod("crash", [sh("c", "echo run; exit 3")]))
+        wait_for(lambda: self.status_of("crash").get("restartCount", 0) >= 1, what="restart 1")
+        cs = wait_for(lambda: (lambda c: c if c.get("state", {}).get("waiting", {})
+                               .get("reason") == "CrashLoopBackOff" else None)(
+            self.status_of("crash")), what="CrashLoopBackOff")
+        self.assertEqual(cs["lastState"]["terminated"]["exitCode"], 3)
+        t0 = time.time()
+        wait_for(lambda: self.status_of("crash").get("restartCount", 0) >= 2, timeout=20,
+                 what="restart 2")
+        self.assertGreater(time.time() - t0, 5, "the second restart waits for the backoff")
+        code, _, body = self.logs("crash", "?previous=true")
+        self.assertEqual(code, 200)
+        self.assertIn("run", body)
+
+    def test_liveness_restarts(self):
+        self.create(pod("live", [sh("c", "while true; do sleep 1; done", livenessProbe={
+            "exec": {"command": ["sh", "-c", "exit 1"]}, "periodSeconds": 1,
+            "failureThreshold": 2})]))
+        wait_for(lambda: self.status_of("live").get("restartCount", 0) >= 1, timeout=30,
+                 what="a liveness restart")
+
+    def test_readiness_gates_ready(self):
+        self.create(pod("ready", [sh("c", "sleep 3; touch /tmp/ready; while true; do sleep 1; done",
+                                     readinessProbe={"exec": {"command": ["test", "-e", "/tmp/ready"]},
+                                                     "periodSeconds": 1})]))
+        wait_for(lambda: self.get("ready").get("status", {}).get("phase") == "Running",
+                 what="Running")
+        self.assertEqual(self.condition("ready", "Ready"), "False")
+        wait_for(lambda: self.condition("ready", "Ready") == "True", timeout=20, what="Ready")
+
+    def test_configmap_and_secret(self):
+        s = self.server
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},
+              "data": {"greeting": "hi", "file.txt": "one"}}
+        sec = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "sec"},
+               "data": {"pw": base64.b64encode(b"s3cret").decode()}}
+        self.assertEqual(s.request("POST", NS + "/configmaps", cm)[0], 201)
+        self.assertEqual(s.request("POST", NS + "/secrets", sec)[0], 201)
+        try:
+            self.create(pod("cfg", [sh(
+                "c", "echo G=$GREETING P=$PW; cat /etc/sec/pw; echo; "
+                     "while true; do cat /etc/cfg/file.txt; echo; sleep 1; done",
+                env=[{"name": "GREETING", "valueFrom": {"configMapKeyRef": {
+                    "name": "cfg", "key": "greeting"}}},
+                     {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "sec", "key": "pw"}}}],
+                volumeMounts=[{"name": "cfg", "mountPath": "/etc/cfg"},
+                              {"name": "sec", "mountPath": "/etc/sec"}])],
+                volumes=[{"name": "cfg", "configMap": {"name": "cfg"}},
+                         {"name": "sec", "secret": {"secretName": "sec", "defaultMode": 0o400}}]))
+            wait_for(lambda: "G=hi P=s3cret" in str(self.logs("cfg")[2]), what="env")
+            self.assertIn("s3cret", self.logs("cfg")[2])
+            wait_for(lambda: "one" in str(self.logs("cfg")[2]), what="file")
+            cm["data"]["file.txt"] = "two"
+            code, _, body = s.request("PUT", NS + "/configmaps/cfg", cm)
+            self.assertEqual(code, 200, body)
+            wait_for(lambda: "two" in str(self.logs("cfg", "?tailLines=2")[2]), timeout=30,
+                     what="the edited file")
+        finally:
+            s.request("DELETE", NS + "/configmaps/cfg")
+            s.request("DELETE", NS + "/secrets/sec")
+
+    def test_missing_image_waits(self):
+        self.create(pod("noimg", [{"name": "c", "image": "nosuchimage:1", "command": ["true"]}]))
+        cs = wait_for(lambda: (lambda c: c if c.get("state", {}).get("waiting", {})
+                               .get("reason") == "ErrImageNeverPull" else None)(
+            self.status_of("noimg")), what="ErrImageNeverPull")
+        self.assertIn("berthctl image import", cs["state"]["waiting"]["message"])
+
+    def test_memory_limit_oomkilled(self):
+        self.create(pod("oom", [sh("c", "tail /dev/zero", resources={
+            "limits": {"memory": "32Mi"}})], restartPolicy="Never"))
+        cs = wait_for(lambda: self.status_of("oom").get("state", {}).get("terminated"),
+                      timeout=30, what="termination")
+        self.assertEqual(cs["reason"], "OOMKilled")
+        wait_for(lambda: self.get("oom").get("status", {}).get("phase") == "Failed",
+                 what="Failed")
+
+    def test_delete_stops_within_grace(self):
+        self.create(pod("term", [sh("c", "trap 'echo bye; exit 0' TERM; "
+                                         "while true; do sleep 0.2; done")],
+                        terminationGracePeriodSeconds=5))
+        cs = wait_for(lambda: self.status_of("term").get("state", {}).get("running"),
+                      what="running")
+        cid = self.status_of("term")["containerID"].split("://")[1]
+        cdir = os.path.join(self.server.data_dir, "plugins", "runtime-process", "containers", cid)
+        with open(os.path.join(cdir, "pids")) as f:
+            pid = int(f.read().split()[2])
+        t0 = time.time()
+        self.server.request("DELETE", NS + "/pods/term")
+        wait_for(lambda: self.server.request("GET", NS + "/pods/term")[0] == 404, timeout=10,
+                 what="the pod removed")
+        self.assertLess(time.time() - t0, 7)
+        self.assertFalse(os.path.exists("/proc/%d" % pid), "the container process is gone")
+        self.assertFalse(os.path.exists(cdir), "the runtime state is removed")
+        self.assertEqual(glob.glob("/sys/fs/cgroup/*/berth/" + cid), [])
+        with open("/proc/mounts") as f:
+            self.assertNotIn(cid, f.read())
+
+    def test_deployment_runs(self):
+        s = self.server
+        dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+               "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+                            "terminationGracePeriodSeconds": 1,
+                            "containers": [sh("web", "while true; do sleep 1; done")]}}}}
+        self.assertEqual(s.request("POST", APPS + "/deployments", dep)[0], 201)
+        try:
+            def pods():
+                items = s.request("GET", NS + "/pods?labelSelector=app%3Dweb")[2].get("items", [])
+                for p in items:
+                    name = p["metadata"]["name"]
+                    if name not in self.pods:
+                        self.pods.append(name)
+                    if not p["spec"].get("nodeName"):  # no scheduler in this server yet
+                        s.request("POST", NS + "/pods/%s/binding" % name, {
+                            "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
+                            "target": {"apiVersion": "v1", "kind": "Node", "name": NODE}})
+                return [p for p in items if p.get("status", {}).get("phase") == "Running"]
+            wait_for(lambda: len(pods()) == 2, timeout=40, what="2 Running pods")
+        finally:
+            s.request("DELETE", APPS + "/deployments/web")
+
+
+if __name__ == "__main__":
+    unittest.main()
