@@ -45,11 +45,13 @@ def free_port():
 class Server:
     """One berthd server. data_dir=None makes (and later removes) a temp dir."""
 
-    def __init__(self, data_dir=None, port=None, extra_args=()):
+    def __init__(self, data_dir=None, port=None, extra_args=(), agent=False):
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="berth-e2e-")
         self.port = port or free_port()
-        self.extra_args = list(extra_args)
+        # No node agent unless a test asks for one: it would register this
+        # machine as a Node and run the pods other tests only store.
+        self.extra_args = list(extra_args) + ([] if agent else ["--no-agent"])
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "berthd.log")
         self.token = None
@@ -197,10 +199,11 @@ atexit.register(_stop_all)
 class ServerTestCase(unittest.TestCase):
     """A test class sharing one server; setUpClass starts it."""
     server_args = ()
+    agent = False
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(extra_args=cls.server_args)
+        cls.server = Server(extra_args=cls.server_args, agent=cls.agent)
         try:
             cls.server.start()
         except BaseException:

@@ -46,6 +46,7 @@ def sh(name, script, **extra):
 @unittest.skipUnless(os.geteuid() == 0, "the process runtime needs root")
 class AgentTest(berth_e2e.ServerTestCase):
     server_args = ("--node-name", NODE)
+    agent = True
 
     def setUp(self):
         self.pods = []
