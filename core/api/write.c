@@ -9,7 +9,10 @@
 
 #include "api/api-int.h"
 
-#define MAX_ATTEMPTS 8
+/* An update without a precondition retries a lost race, as Kubernetes'
+ * GuaranteedUpdate does; each retry reads the state that beat it, which the
+ * store answers only once durable, so retries cannot spin. */
+#define MAX_ATTEMPTS 64
 
 void api_set_item(cJSON *obj, const char *name, cJSON *item)
 {
