@@ -21,6 +21,8 @@ static void usage(FILE *f)
           "  delete KIND NAME | -f F   delete objects\n"
           "  scale KIND NAME --replicas=N\n"
           "  logs POD [-c C] [-f] [--tail N]\n"
+          "  exec POD [-c C] -- COMMAND [ARGS...]\n"
+          "  image import NAME[:TAG] FILE | image ls | image rm NAME[:TAG]  [--data-dir DIR]\n"
           "  api-resources             the kinds the server serves\n"
           "  version                   client and server versions\n"
           "\n"
@@ -97,6 +99,8 @@ int main(int argc, char **argv)
             files[c.nfiles++] = v;
         } else if ((v = flag_value(argc, argv, &i, "-c", "--container"))) {
             c.container = v;
+        } else if ((v = flag_value(argc, argv, &i, NULL, "--data-dir"))) {
+            c.data_dir = v;
         } else if ((v = flag_value(argc, argv, &i, NULL, "--tail"))) {
             c.tail = strtol(v, NULL, 10);
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -124,6 +128,8 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (strcmp(cmd, "api-resources") == 0)
         code = berth_ctl_cmd_api_resources(&c, nrest, rest);
+    else if (strcmp(cmd, "image") == 0) /* local: no API server needed */
+        code = berth_ctl_cmd_image(&c, nrest, rest);
     else if (berth_ctl_load_config(&c, kubeconfig, context) != 0)
         code = 1;
     else if (strcmp(cmd, "get") == 0)
@@ -138,6 +144,8 @@ int main(int argc, char **argv)
         code = berth_ctl_cmd_describe(&c, nrest, rest);
     else if (strcmp(cmd, "scale") == 0)
         code = berth_ctl_cmd_scale(&c, nrest, rest);
+    else if (strcmp(cmd, "exec") == 0)
+        code = berth_ctl_cmd_exec(&c, nrest, rest);
     else if (strcmp(cmd, "logs") == 0)
         code = berth_ctl_cmd_logs(&c, nrest, rest);
     else if (strcmp(cmd, "version") == 0)

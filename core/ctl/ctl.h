@@ -23,6 +23,7 @@ typedef struct berth_ctl {
     const char *container; /* -c */
     bool follow;           /* -f for logs */
     long tail;             /* --tail, -1 for all */
+    const char *data_dir;  /* --data-dir: the local node's data dir (images) */
 } berth_ctl;
 
 /* One HTTP exchange. body is NUL-terminated and owned by the response. */
@@ -31,6 +32,7 @@ typedef struct berth_ctl_resp {
     char *body;
     size_t len;
     char error[256]; /* transport error text when status == 0 */
+    int exit_code;   /* X-Berth-Exit-Code of an exec reply, else 0 */
 } berth_ctl_resp;
 
 /* Loads the kubeconfig: path, else $KUBECONFIG, else ~/.kube/config, else
@@ -83,5 +85,7 @@ int berth_ctl_cmd_api_resources(berth_ctl *c, int argc, char **argv);
 int berth_ctl_cmd_version(berth_ctl *c, int argc, char **argv);
 int berth_ctl_cmd_logs(berth_ctl *c, int argc, char **argv);
 int berth_ctl_cmd_scale(berth_ctl *c, int argc, char **argv);
+int berth_ctl_cmd_exec(berth_ctl *c, int argc, char **argv);
+int berth_ctl_cmd_image(berth_ctl *c, int argc, char **argv);
 
 #endif

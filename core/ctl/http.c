@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ctl/ctl.h"
 
@@ -29,6 +30,17 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
     memcpy(g->buf + g->len, data, n);
     g->len += n;
     g->buf[g->len] = 0;
+    return n;
+}
+
+/* Picks the exit code out of an exec reply's headers. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+    berth_ctl_resp *resp = arg;
+    size_t n = size * nmemb;
+    static const char name[] = "X-Berth-Exit-Code:";
+    if (n > sizeof name && strncasecmp(data, name, sizeof name - 1) == 0)
+        resp->exit_code = atoi(data + sizeof name - 1);
     return n;
 }
 
@@ -89,6 +101,8 @@ int berth_ctl_do(const berth_ctl *c, const char *method, const char *path,
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &g);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(e, CURLOPT_TIMEOUT, 120L);
     if (body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);

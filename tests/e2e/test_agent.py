@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -152,6 +153,45 @@ class AgentTest(berth_e2e.ServerTestCase):
         code, _, body = self.logs("hello", "?timestamps=true&tailLines=1")
         self.assertEqual(code, 200)
         self.assertRegex(body, r"^\d{4}-\d\d-\d\dT")
+
+    def berthctl(self, *args, **kw):
+        return subprocess.run([os.path.join(berth_e2e._build_dir(), "berthctl"),
+                               "--kubeconfig", self.server.kubeconfig] + list(args),
+                              capture_output=True, text=True, timeout=60, **kw)
+
+    def test_exec_and_berthctl_logs(self):
+        self.create(pod("shell", [sh("c", "echo ready; while true; do sleep 1; done")]))
+        wait_for(lambda: self.get("shell").get("status", {}).get("phase") == "Running",
+                 what="Running")
+        out = self.berthctl("exec", "shell", "--", "sh", "-c", "echo in $(hostname); exit 3")
+        self.assertEqual(out.returncode, 3, out.stderr)
+        self.assertEqual(out.stdout.strip(), "in shell")
+        wait_for(lambda: "ready" in self.berthctl("logs", "shell").stdout, what="berthctl logs")
+
+    def test_image_import_ls_rm_and_run(self):
+        tmp = tempfile.mkdtemp(prefix="berth-image-")
+        try:
+            root = os.path.join(tmp, "root")
+            os.makedirs(os.path.join(root, "bin"))
+            shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
+            os.symlink("busybox", os.path.join(root, "bin", "sh"))
+            tarball = os.path.join(tmp, "mine.tar.gz")
+            subprocess.check_call(["tar", "-C", root, "-czf", tarball, "."])
+            dd = ("--data-dir", self.server.data_dir)
+            out = self.berthctl("image", "import", "mine:v1", tarball, *dd)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("image/mine:v1 imported", out.stdout)
+            self.assertIn("mine:v1", self.berthctl("image", "ls", *dd).stdout)
+            self.create(pod("mine", [{"name": "c", "image": "mine:v1",
+                                      "command": ["/bin/sh", "-c", "echo from mine; sleep 60"]}]))
+            wait_for(lambda: "from mine" in str(self.logs("mine")[2]), what="the imported image")
+            out = self.berthctl("image", "rm", "mine:v1", *dd)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            out = self.berthctl("image", "rm", "mine:v1", *dd)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn("not present", out.stderr)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def test_restart_backoff(self):
         self.create(pod("crash", [sh("c", "echo run; exit 3")]))
