@@ -244,6 +244,23 @@ class ControllersTest(berth_e2e.ServerTestCase):
         wait_for(lambda: (self.get(APPS + "/statefulsets/db") or {}).get("status", {})
                  .get("readyReplicas") == 3, what="3 ready")
 
+    # -- Storage --
+    def test_claims_are_provisioned_and_bound(self):
+        self.create(NS + "/persistentvolumeclaims", {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+            "spec": {"accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "1Gi"}}}})
+        pvc = wait_for(lambda: (lambda c: c if c and c.get("status", {}).get("phase") == "Bound"
+                                else None)(self.get(NS + "/persistentvolumeclaims/data")),
+                       what="the claim bound")
+        pv = self.get("/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"])
+        self.assertEqual(pv["status"]["phase"], "Bound")
+        self.assertEqual(pv["spec"]["claimRef"]["uid"], pvc["metadata"]["uid"])
+        st, _, _ = self.server.request("DELETE", NS + "/persistentvolumeclaims/data")
+        self.assertIn(st, (200, 202))
+        wait_for(lambda: self.get("/api/v1/persistentvolumes/" + pv["metadata"]["name"]) is None,
+                 what="the volume reclaimed")
+
     # -- Namespaces --
     def test_namespace_deletion_empties_then_removes_it(self):
         self.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
