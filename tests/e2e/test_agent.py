@@ -193,6 +193,21 @@ class AgentTest(berth_e2e.ServerTestCase):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_restart_readopts_running_containers(self):
+        self.create(pod("keep", [sh("c", "while true; do sleep 1; done")]))
+        wait_for(lambda: self.get("keep").get("status", {}).get("phase") == "Running",
+                 what="Running")
+        before = self.status_of("keep")["containerID"]
+        # kill -9 of the daemon alone: container monitors live in their own
+        # sessions and keep the containers running.
+        self.server.stop(signal.SIGKILL)
+        self.server.start()
+        time.sleep(3)
+        wait_for(lambda: self.condition("keep", "Ready") == "True", what="Ready again")
+        after = self.status_of("keep")
+        self.assertEqual(after["containerID"], before)
+        self.assertEqual(after["restartCount"], 0)
+
     def test_restart_backoff(self):
         self.create(pod("crash", [sh("c", "echo run; exit 3")]))
         wait_for(lambda: self.status_of("crash").get("restartCount", 0) >= 1, what="restart 1")
