@@ -239,6 +239,26 @@ class AgentTest(berth_e2e.ServerTestCase):
         self.assertEqual(self.condition("ready", "Ready"), "False")
         wait_for(lambda: self.condition("ready", "Ready") == "True", timeout=20, what="Ready")
 
+    def test_http_and_tcp_probes(self):
+        # Pods share the host's network for now: pick free ports.
+        web, closed = berth_e2e.free_port(), berth_e2e.free_port()
+        self.create(pod("probed", [sh("c", "mkdir -p /tmp/www; echo ok > /tmp/www/healthz; "
+                                           "httpd -f -p 127.0.0.1:%d -h /tmp/www" % web,
+                                      readinessProbe={"httpGet": {"path": "/healthz", "port": web,
+                                                                  "host": "127.0.0.1"},
+                                                      "periodSeconds": 1},
+                                      livenessProbe={"tcpSocket": {"port": web, "host": "127.0.0.1"},
+                                                     "periodSeconds": 1})]))
+        wait_for(lambda: self.condition("probed", "Ready") == "True", timeout=20,
+                 what="Ready through an httpGet probe")
+        time.sleep(2)
+        self.assertEqual(self.status_of("probed").get("restartCount"), 0)
+        self.create(pod("deaf", [sh("c", "while true; do sleep 1; done",
+                                    livenessProbe={"tcpSocket": {"port": closed, "host": "127.0.0.1"},
+                                                   "periodSeconds": 1, "failureThreshold": 2})]))
+        wait_for(lambda: self.status_of("deaf").get("restartCount", 0) >= 1, timeout=30,
+                 what="a tcpSocket liveness restart")
+
     def test_configmap_and_secret(self):
         s = self.server
         cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},
