@@ -11,6 +11,7 @@
  * component at a time without following symlinks, so a symlink in an earlier
  * layer cannot point a deletion outside the root. */
 #include "agent/images.h"
+#include "agent/images-int.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -35,13 +36,8 @@
 #define AREA "images"
 #define BUSYBOX_BIN "/bin/busybox"
 
-struct berth_images {
-    char dir[PATH_MAX - 512];
-    char last_error[512];
-};
 
-__attribute__((format(printf, 3, 4))) static int fail(berth_images *st, int err,
-                                                       const char *fmt, ...)
+int images_fail(berth_images *st, int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -83,22 +79,22 @@ static int parse_ref(berth_images *st, const char *ref, char *name, size_t nlen,
                      size_t tlen)
 {
     if (!ref || !*ref)
-        return fail(st, BERTH_EINVAL, "image reference is empty");
+        return images_fail(st, BERTH_EINVAL, "image reference is empty");
     if (strchr(ref, '@'))
-        return fail(st, BERTH_EINVAL, "image %s: digest references are not supported", ref);
+        return images_fail(st, BERTH_EINVAL, "image %s: digest references are not supported", ref);
     const char *slash = strrchr(ref, '/');
     const char *colon = strrchr(slash ? slash : ref, ':');
     size_t n = colon ? (size_t)(colon - ref) : strlen(ref);
     const char *t = colon ? colon + 1 : "latest";
     if (n == 0 || n >= nlen || strlen(t) == 0 || strlen(t) >= tlen || strlen(t) > 128)
-        return fail(st, BERTH_EINVAL, "image %s: bad name or tag length", ref);
+        return images_fail(st, BERTH_EINVAL, "image %s: bad name or tag length", ref);
     for (size_t i = 0; i < n; i++) {
         char c = ref[i];
         int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
                  c == '-' || c == '/' || (c == ':' && 0);
         if (!ok || (c == '.' && (i == 0 || ref[i - 1] == '/')) ||
             (c == '/' && (i == 0 || i == n - 1 || ref[i - 1] == '/')))
-            return fail(st, BERTH_EINVAL,
+            return images_fail(st, BERTH_EINVAL,
                         "image %s: invalid character '%c' at offset %zu of the name", ref, c, i);
         name[i] = c == '/' ? '+' : c;
     }
@@ -107,7 +103,7 @@ static int parse_ref(berth_images *st, const char *ref, char *name, size_t nlen,
         char c = t[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || (c == '.' && i > 0) || (c == '-' && i > 0)))
-            return fail(st, BERTH_EINVAL, "image %s: invalid character '%c' in the tag", ref, c);
+            return images_fail(st, BERTH_EINVAL, "image %s: invalid character '%c' in the tag", ref, c);
         tag[i] = c;
     }
     tag[strlen(t)] = 0;
@@ -128,18 +124,12 @@ static int rmtree(const char *path)
 
 /* ---- Running tar ------------------------------------------------------ */
 
-typedef struct feed {
-    berth_image_progress_fn fn;
-    void *arg;
-    uint64_t done, total;
-    const char *what;
-} feed;
 
 /* Runs tar with args; when in_path is set its bytes go to tar's stdin
  * (counted into f); when out is set tar's stdout is collected into it (a
  * malloc'd string the caller frees). tar's first stderr line ends up in
  * msg. */
-static int run_tar(const char *const *args, const char *in_path, feed *f, char **out,
+int images_run_tar(const char *const *args, const char *in_path, feed *f, char **out,
                    char *msg, size_t msglen)
 {
     int in[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
@@ -242,7 +232,7 @@ out_close:
 }
 
 /* tar's decompression flag for an archive, from its first bytes. */
-static const char *compression(const char *path)
+const char *images_compression(const char *path)
 {
     unsigned char m[6] = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -260,9 +250,9 @@ static const char *compression(const char *path)
     return NULL;
 }
 
-static int extract(berth_images *st, const char *archive, const char *root, feed *f)
+int images_extract(berth_images *st, const char *archive, const char *root, feed *f)
 {
-    const char *z = compression(archive);
+    const char *z = images_compression(archive);
     const char *args[12];
     int a = 0;
     args[a++] = "tar";
@@ -277,230 +267,8 @@ static int extract(berth_images *st, const char *archive, const char *root, feed
     args[a++] = root;
     args[a] = NULL;
     char msg[512];
-    int err = run_tar(args, archive, f, NULL, msg, sizeof msg);
-    return err < 0 ? fail(st, err, "%s: %s", archive, msg) : 0;
-}
-
-/* ---- OCI layouts -------------------------------------------------------- */
-
-static int rm_at(int dirfd, const char *name)
-{
-    struct stat sb;
-    if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(sb.st_mode))
-        return unlinkat(dirfd, name, 0);
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            rm_at(fd, e->d_name);
-    closedir(d);
-    return unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
-/* Opens dir (relative, inside root) refusing symlinks on the way. */
-static int open_beneath(int rootfd, const char *dir)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", dir);
-    int fd = dup(rootfd);
-    char *save = NULL;
-    for (char *c = strtok_r(buf, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
-        if (!strcmp(c, "."))
-            continue;
-        int next = strcmp(c, "..") == 0
-                       ? -1
-                       : openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        close(fd);
-        fd = next;
-    }
-    return fd;
-}
-
-/* Applies one whiteout entry (a path inside the layer) to root. */
-static void whiteout(int rootfd, const char *entry)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s", entry);
-    size_t n = strlen(path);
-    while (n > 0 && path[n - 1] == '/')
-        path[--n] = 0;
-    char *base = strrchr(path, '/');
-    const char *dir = ".";
-    if (base) {
-        *base++ = 0;
-        dir = path[0] ? path : ".";
-    } else {
-        base = path;
-    }
-    if (strncmp(base, ".wh.", 4) != 0)
-        return;
-    int dfd = open_beneath(rootfd, dir);
-    if (dfd < 0)
-        return; /* nothing below to hide */
-    if (strcmp(base, ".wh..wh..opq") == 0) {
-        /* Opaque: the directory's lower contents disappear. */
-        DIR *d = fdopendir(dup(dfd));
-        struct dirent *e;
-        while (d && (e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-                rm_at(dfd, e->d_name);
-        if (d)
-            closedir(d);
-    } else if (base[4] && strcmp(base + 4, ".") && strcmp(base + 4, "..")) {
-        rm_at(dfd, base + 4);
-    }
-    close(dfd);
-}
-
-static int apply_layer(berth_images *st, const char *blob, const char *root, feed *f)
-{
-    const char *z = compression(blob);
-    if (z && strcmp(z, "--zstd") == 0)
-        return fail(st, BERTH_ENOTSUP, "%s: zstd layers are not supported", blob);
-    const char *args[] = {"tar", "-t", z ? z : "-f", z ? "-f" : blob, z ? blob : NULL, NULL};
-    char *list = NULL, msg[512];
-    feed none = {0};
-    int err = run_tar(args, NULL, &none, &list, msg, sizeof msg);
-    if (err < 0)
-        return fail(st, err, "%s: %s", blob, msg);
-    int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    for (char *line = list, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = 0;
-        if (strstr(line, ".wh."))
-            whiteout(rootfd, line);
-        if (!next)
-            break;
-    }
-    if (rootfd >= 0)
-        close(rootfd);
-    free(list);
-    return extract(st, blob, root, f);
-}
-
-static cJSON *read_json(berth_images *st, const char *path, int *err)
-{
-    FILE *fp = fopen(path, "re");
-    if (!fp) {
-        *err = fail(st, BERTH_ENOTFOUND, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(1 << 20);
-    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, fp) : 0;
-    fclose(fp);
-    if (!buf) {
-        *err = BERTH_ENOMEM;
-        return NULL;
-    }
-    buf[n] = 0;
-    cJSON *j = cJSON_Parse(buf);
-    free(buf);
-    if (!j)
-        *err = fail(st, BERTH_EPARSE, "%s: not valid JSON", path);
-    return j;
-}
-
-/* The blob path of a descriptor; refuses digests that could name a path
- * outside blobs/. */
-static int blob_path(berth_images *st, const char *layout, const cJSON *desc, char *out,
-                     size_t len, uint64_t *size)
-{
-    const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(desc, "digest"));
-    if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 71 ||
-        strspn(d + 7, "0123456789abcdef") != 64)
-        return fail(st, BERTH_EPARSE, "%s: descriptor digest %s is not sha256:<64 hex>", layout,
-                    d ? d : "(missing)");
-    snprintf(out, len, "%s/blobs/sha256/%s", layout, d + 7);
-    const cJSON *sz = cJSON_GetObjectItemCaseSensitive(desc, "size");
-    if (size)
-        *size = cJSON_IsNumber(sz) && sz->valuedouble > 0 ? (uint64_t)sz->valuedouble : 0;
-    return 0;
-}
-
-/* Picks the manifest for this machine from an index (linux/amd64, else the
- * first), following nested indexes. */
-static cJSON *pick_manifest(berth_images *st, const char *layout, cJSON *index, int depth,
-                            int *err)
-{
-    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(index, "manifests");
-    if (!cJSON_IsArray(ms) || cJSON_GetArraySize(ms) == 0) {
-        *err = fail(st, BERTH_EPARSE, "%s: index has no manifests", layout);
-        return NULL;
-    }
-    const cJSON *chosen = cJSON_GetArrayItem(ms, 0), *m;
-    cJSON_ArrayForEach(m, ms)
-    {
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive(m, "platform");
-        const char *os = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "os"));
-        const char *arch =
-            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "architecture"));
-        if (os && arch && !strcmp(os, "linux") && !strcmp(arch, "amd64")) {
-            chosen = m;
-            break;
-        }
-    }
-    char path[PATH_MAX];
-    if ((*err = blob_path(st, layout, chosen, path, sizeof path, NULL)) < 0)
-        return NULL;
-    cJSON *doc = read_json(st, path, err);
-    if (doc && cJSON_GetObjectItemCaseSensitive(doc, "manifests")) {
-        cJSON *inner = depth < 3 ? pick_manifest(st, layout, doc, depth + 1, err) : NULL;
-        if (depth >= 3)
-            *err = fail(st, BERTH_EPARSE, "%s: indexes nested too deep", layout);
-        cJSON_Delete(doc);
-        return inner;
-    }
-    return doc;
-}
-
-static int import_oci(berth_images *st, const char *layout, const char *root, feed *f)
-{
-    char path[PATH_MAX];
-    int err = 0;
-    snprintf(path, sizeof path, "%s/index.json", layout);
-    cJSON *index = read_json(st, path, &err);
-    if (!index)
-        return err;
-    cJSON *manifest = pick_manifest(st, layout, index, 0, &err);
-    cJSON_Delete(index);
-    if (!manifest)
-        return err;
-    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(manifest, "layers"), *l;
-    if (!cJSON_IsArray(layers)) {
-        cJSON_Delete(manifest);
-        return fail(st, BERTH_EPARSE, "%s: manifest has no layers array", layout);
-    }
-    uint64_t size;
-    cJSON_ArrayForEach(l, layers)
-    {
-        if ((err = blob_path(st, layout, l, path, sizeof path, &size)) < 0)
-            break;
-        f->total += size;
-    }
-    int i = 0, n = cJSON_GetArraySize(layers);
-    char what[64];
-    f->what = what;
-    cJSON_ArrayForEach(l, layers)
-    {
-        if (err < 0)
-            break;
-        snprintf(what, sizeof what, "layer %d/%d", ++i, n);
-        err = blob_path(st, layout, l, path, sizeof path, NULL);
-        if (!err)
-            err = apply_layer(st, path, root, f);
-    }
-    f->what = NULL;
-    cJSON_Delete(manifest);
-    return err;
+    int err = images_run_tar(args, archive, f, NULL, msg, sizeof msg);
+    return err < 0 ? images_fail(st, err, "%s: %s", archive, msg) : 0;
 }
 
 /* ---- busybox ------------------------------------------------------------ */
@@ -543,13 +311,13 @@ static int build_busybox(berth_images *st, const char *root, feed *f)
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", root, dirs[i]);
         if (mkdir(p, 0755) < 0 && errno != EEXIST)
-            return fail(st, BERTH_EIO, "busybox image: %s: %s", p, strerror(errno));
+            return images_fail(st, BERTH_EIO, "busybox image: %s: %s", p, strerror(errno));
     }
     snprintf(p, sizeof p, "%s/tmp", root);
     chmod(p, 01777);
     snprintf(p, sizeof p, "%s/bin/busybox", root);
     if (copy_file(BUSYBOX_BIN, p, 0755) < 0)
-        return fail(st, BERTH_ENOTFOUND,
+        return images_fail(st, BERTH_ENOTFOUND,
                     "busybox image: cannot copy " BUSYBOX_BIN " (install busybox-static: "
                     "scripts/install-deps.sh)");
     /* Ask the copy for its applet list. */
@@ -567,7 +335,7 @@ static int build_busybox(berth_images *st, const char *root, feed *f)
     close(pp[1]);
     if (rc != 0) {
         close(pp[0]);
-        return fail(st, BERTH_EIO, "busybox image: cannot run %s: %s", p, strerror(rc));
+        return images_fail(st, BERTH_EIO, "busybox image: cannot run %s: %s", p, strerror(rc));
     }
     FILE *fp = fdopen(pp[0], "r");
     char applet[128];
@@ -587,7 +355,7 @@ static int build_busybox(berth_images *st, const char *root, feed *f)
     int status;
     waitpid(pid, &status, 0);
     if (n == 0)
-        return fail(st, BERTH_EIO, "busybox image: %s --list gave no applets", BUSYBOX_BIN);
+        return images_fail(st, BERTH_EIO, "busybox image: %s --list gave no applets", BUSYBOX_BIN);
     snprintf(p, sizeof p, "%s/usr/bin/env", root);
     (void)!symlink("/bin/busybox", p);
     if (write_file(root, "etc/passwd",
@@ -595,7 +363,7 @@ static int build_busybox(berth_images *st, const char *root, feed *f)
                    "nobody:x:65534:65534:nobody:/home:/bin/false\n") < 0 ||
         write_file(root, "etc/group", "root:x:0:\nnobody:x:65534:\n") < 0 ||
         write_file(root, "etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost\n") < 0)
-        return fail(st, BERTH_EIO, "busybox image: cannot write /etc files under %s", root);
+        return images_fail(st, BERTH_EIO, "busybox image: cannot write /etc files under %s", root);
     struct stat sb;
     f->total = stat(BUSYBOX_BIN, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     f->done = f->total;
@@ -614,7 +382,7 @@ static int image_dir(berth_images *st, const char *ref, char *out, size_t len, c
     if (err < 0)
         return err;
     if (snprintf(out, len, "%s/%s/%s", st->dir, name, tag) >= (int)len)
-        return fail(st, BERTH_ETOOLARGE, "image %s: name too long", ref);
+        return images_fail(st, BERTH_ETOOLARGE, "image %s: name too long", ref);
     if (canon) {
         for (char *c = name; *c; c++)
             if (*c == '+')
@@ -635,11 +403,11 @@ static int install(berth_images *st, const char *ref,
         return err;
     snprintf(tmp, sizeof tmp, "%s/.tmp-XXXXXX", st->dir);
     if (!mkdtemp(tmp))
-        return fail(st, BERTH_EIO, "image %s: cannot create %s: %s", ref, tmp, strerror(errno));
+        return images_fail(st, BERTH_EIO, "image %s: cannot create %s: %s", ref, tmp, strerror(errno));
     chmod(tmp, 0755);
     snprintf(root, sizeof root, "%s/rootfs", tmp);
     if (mkdir(root, 0755) < 0) {
-        err = fail(st, BERTH_EIO, "image %s: %s: %s", ref, root, strerror(errno));
+        err = images_fail(st, BERTH_EIO, "image %s: %s: %s", ref, root, strerror(errno));
         goto out;
     }
     if ((err = fill(st, src, root, f)) < 0)
@@ -650,7 +418,7 @@ static int install(berth_images *st, const char *ref,
     snprintf(info, sizeof info, "%s\n%llu\n%lld\n", canon, (unsigned long long)f->done,
              (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
     if (write_file(tmp, "info", info) < 0) {
-        err = fail(st, BERTH_EIO, "image %s: cannot write %s/info", ref, tmp);
+        err = images_fail(st, BERTH_EIO, "image %s: cannot write %s/info", ref, tmp);
         goto out;
     }
     /* NAME/ may not exist yet; an image already there is replaced. */
@@ -660,11 +428,11 @@ static int install(berth_images *st, const char *ref,
     mkdir(parent, 0755);
     snprintf(old, sizeof old, "%s.old", tmp);
     if (rename(final, old) < 0 && errno != ENOENT) {
-        err = fail(st, BERTH_EIO, "image %s: cannot replace %s: %s", ref, final, strerror(errno));
+        err = images_fail(st, BERTH_EIO, "image %s: cannot replace %s: %s", ref, final, strerror(errno));
         goto out;
     }
     if (rename(tmp, final) < 0) {
-        err = fail(st, BERTH_EIO, "image %s: cannot move into %s: %s", ref, final,
+        err = images_fail(st, BERTH_EIO, "image %s: cannot move into %s: %s", ref, final,
                    strerror(errno));
         rename(old, final);
         goto out;
@@ -679,7 +447,7 @@ out:
 
 static int fill_archive(berth_images *st, const char *src, const char *root, feed *f)
 {
-    return extract(st, src, root, f);
+    return images_extract(st, src, root, f);
 }
 
 int berth_image_import(berth_images *st, const char *ref, const char *path,
@@ -687,16 +455,16 @@ int berth_image_import(berth_images *st, const char *ref, const char *path,
 {
     struct stat sb;
     if (!path || stat(path, &sb) < 0)
-        return fail(st, BERTH_ENOTFOUND, "image %s: %s: %s", ref ? ref : "",
+        return images_fail(st, BERTH_ENOTFOUND, "image %s: %s: %s", ref ? ref : "",
                     path ? path : "(null)", strerror(errno));
     feed f = {.fn = progress, .arg = arg};
     if (S_ISDIR(sb.st_mode)) {
         char marker[PATH_MAX];
         snprintf(marker, sizeof marker, "%s/oci-layout", path);
         if (access(marker, F_OK) < 0)
-            return fail(st, BERTH_EINVAL,
+            return images_fail(st, BERTH_EINVAL,
                         "image %s: %s is a directory without an oci-layout file", ref, path);
-        return install(st, ref, import_oci, path, &f);
+        return install(st, ref, images_import_oci, path, &f);
     }
     f.total = (uint64_t)sb.st_size;
     f.what = "rootfs";
@@ -718,7 +486,7 @@ int berth_image_resolve(berth_images *st, const char *ref, char *rootfs, size_t 
     snprintf(info, sizeof info, "%s/info", dir);
     if (access(info, F_OK) < 0) {
         if (strcmp(canon, "busybox:latest") != 0)
-            return fail(st, BERTH_ENOTFOUND,
+            return images_fail(st, BERTH_ENOTFOUND,
                         "image %s is not present on this node; import it with: "
                         "berthctl image import %s FILE (a rootfs tarball or an OCI layout)",
                         canon, canon);
@@ -738,9 +506,9 @@ int berth_image_remove(berth_images *st, const char *ref)
     if (err < 0)
         return err;
     if (access(dir, F_OK) < 0)
-        return fail(st, BERTH_ENOTFOUND, "image %s is not present", canon);
+        return images_fail(st, BERTH_ENOTFOUND, "image %s is not present", canon);
     if (rmtree(dir) < 0)
-        return fail(st, BERTH_EIO, "image %s: cannot remove %s", canon, dir);
+        return images_fail(st, BERTH_EIO, "image %s: cannot remove %s", canon, dir);
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", dir);
     *strrchr(parent, '/') = 0;
@@ -752,7 +520,7 @@ int berth_image_list(berth_images *st, berth_image_list_fn fn, void *arg)
 {
     DIR *names = opendir(st->dir);
     if (!names)
-        return fail(st, BERTH_EIO, "%s: %s", st->dir, strerror(errno));
+        return images_fail(st, BERTH_EIO, "%s: %s", st->dir, strerror(errno));
     struct dirent *n, *t;
     int stop = 0;
     while (!stop && (n = readdir(names))) {
