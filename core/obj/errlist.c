@@ -121,7 +121,8 @@ static void sb_strmap(sbuf *b, const cJSON *obj)
     }
     for (const cJSON *it = obj->child; it; it = it->next)
         keys[i++] = it->string;
-    qsort(keys, n, sizeof *keys, cmp_str);
+    if (n > 1)
+        qsort(keys, n, sizeof *keys, cmp_str);
     sb_puts(b, "map[string]string{");
     for (i = 0; i < n; i++) {
         if (i)

@@ -329,7 +329,8 @@ static int merge_list(smp *s, cJSON *list, const cJSON *patch, const patch_field
         if ((rc = check_order(s, plain, np, order, key)))
             goto done;
     } else {
-        memcpy(ord, plain, (size_t)np * sizeof *ord);
+        if (np)
+            memcpy(ord, plain, (size_t)np * sizeof *ord);
         nord = np;
     }
     int nleft = 0;
@@ -340,8 +341,10 @@ static int merge_list(smp *s, cJSON *list, const cJSON *patch, const patch_field
         nleft += r[i].order < 0;
     }
     /* Server-only items first, then patch items, each sorted. */
-    qsort(r, (size_t)nr, sizeof *r, by_order);
-    qsort(r, (size_t)nleft, sizeof *r, by_server);
+    if (nr > 1)
+        qsort(r, (size_t)nr, sizeof *r, by_order);
+    if (nleft > 1)
+        qsort(r, (size_t)nleft, sizeof *r, by_server);
     interleave(r, nleft, r + nleft, nr - nleft, out);
     patch_relink(list, out, (size_t)nr);
     for (i = 0; i < n; i++) {

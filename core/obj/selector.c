@@ -191,7 +191,8 @@ static void finish(berth_selector *s)
                 r->values[k++] = r->values[j];
         r->nvalues = k;
     }
-    qsort(s->reqs, s->n, sizeof *s->reqs, cmp_req);
+    if (s->n > 1)
+        qsort(s->reqs, s->n, sizeof *s->reqs, cmp_req);
 }
 
 typedef int (*emit_fn)(const void *input, builder *b, char *err, size_t errlen);

@@ -148,15 +148,16 @@ static int parse_meta(berth_sched *s, const cJSON *node, uint32_t **labels, uint
     if (m && !(*taints = malloc((size_t)m * sizeof **taints)))
         return BERTH_ENOMEM;
     for (const cJSON *e = n ? jl->child : NULL; e; e = e->next) {
-        if (!cJSON_IsString(e))
-            continue;
+        if (!cJSON_IsString(e) || !e->string)
+            continue; /* labels must be a map of strings */
         uint32_t *pair = *labels + 2 * *nl;
         if (intern_add(&s->strs, e->string, &pair[0]) < 0 ||
             intern_add(&s->strs, e->valuestring, &pair[1]) < 0)
             return BERTH_ENOMEM;
         (*nl)++;
     }
-    qsort(*labels, *nl, 2 * sizeof **labels, cmp_u32);
+    if (*nl > 1)
+        qsort(*labels, *nl, 2 * sizeof **labels, cmp_u32);
     for (const cJSON *e = m ? jt->child : NULL; e; e = e->next) {
         taint t;
         int rc = taint_parse(&s->strs, e, &t);
