@@ -381,6 +381,9 @@ static void watch_expired(ts_env *e)
     CHECK_INT(r.n, 3);
     CHECK_INT(r.revs[0], R(6));
     CHECK(!r.ended);
+    /* Close while r is alive: the watch's last call must find it. */
+    ts_env_close(e);
+    CHECK(r.ended && r.err == BERTH_ECANCELED);
 }
 
 static void watch_cancel(ts_env *e);
