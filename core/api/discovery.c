@@ -182,6 +182,19 @@ void api_serve_discovery(api_req *r)
         if (group_kind(r->rt.group, r->rt.version))
             openapi_gv(b, r->rt.group, r->rt.version);
         break;
+    case API_R_OPENAPI_V2: {
+        /* Clients that still fetch v2 (for client-side validation) get a
+         * document without schemas: an empty protobuf message parses as an
+         * empty document, and validation skips kinds it has no schema for. */
+        const char *accept =
+            evhttp_find_header(evhttp_request_get_input_headers(r->req), "Accept");
+        if (accept && strstr(accept, "protobuf"))
+            return api_reply(r, 200, b, "application/com.github.proto-openapi.spec.v2@v1.0+protobuf");
+        evbuffer_add_printf(b, "{\"swagger\":\"2.0\",\"info\":{\"title\":\"berth\","
+                               "\"version\":\"%s\"},\"paths\":{},\"definitions\":{}}",
+                            BERTH_KUBE_VERSION);
+        break;
+    }
     default:
         break;
     }

@@ -418,6 +418,16 @@ class ApiTest(ServerTestCase):
         self.assertIn("apps", [g["name"] for g in groups["groups"]])
         st, _, _ = self.req("GET", "/apis/nope/v1")
         self.assertEqual(st, 404)
+        # OpenAPI: v3 for kubectl's validation, v2 without schemas for the rest.
+        st, _, v3 = self.req("GET", "/openapi/v3")
+        self.assertEqual(st, 200)
+        self.assertIn("apis/apps/v1", v3["paths"])
+        st, _, v2 = self.req("GET", "/openapi/v2")
+        self.assertEqual((st, v2["swagger"]), (200, "2.0"))
+        st, hdrs, body = self.req("GET", "/openapi/v2", headers={
+            "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+        self.assertEqual((st, body), (200, ""))
+        self.assertIn("protobuf", hdrs["content-type"])
 
     def test_metrics(self):
         st, _, text = self.req("GET", "/metrics")
