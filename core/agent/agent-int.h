@@ -99,6 +99,8 @@ typedef struct agent_group {
     uint32_t backoff_base_ms;
     bool sim;
     char runtime[64];
+    char endpoint[300];  /* published as berth.dev/agent-endpoint, or "" */
+    char *endpoint_ca;   /* base64 of the CA PEM, or NULL */
 } agent_group;
 
 struct berth_agent {

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "agent/agent-int.h"
+#include "util/base64.h"
 #include "berth/errno.h"
 #include "berth/log.h"
 
@@ -165,6 +166,13 @@ int berth_agent_start(const berth_agent_opts *o, berth_agent **out)
     g->reserved_cpu_milli = o->reserved_cpu_milli;
     g->reserved_memory_bytes = o->reserved_memory_bytes;
     g->backoff_base_ms = o->backoff_base_ms ? o->backoff_base_ms : BERTH_BACKOFF_BASE_MS;
+    if (o->endpoint)
+        snprintf(g->endpoint, sizeof g->endpoint, "%s", o->endpoint);
+    if (o->endpoint_ca_pem) {
+        size_t n = strlen(o->endpoint_ca_pem);
+        if ((g->endpoint_ca = malloc(berth_base64_encoded_len(n, false) + 1)))
+            berth_base64_encode(o->endpoint_ca_pem, n, g->endpoint_ca, false);
+    }
     char host[256] = "localhost";
     if (!o->node_name || !*o->node_name)
         gethostname(host, sizeof host - 1);
@@ -243,6 +251,7 @@ void berth_agent_free(berth_agent *a)
         free(n);
     }
     free(g->nodes);
+    free(g->endpoint_ca);
     berth_hmap_free(&g->node_by_name);
     berth_plugins_free(g->plugins);
     berth_images_close(g->images);

@@ -25,6 +25,11 @@ typedef struct berth_agent_opts {
     int64_t reserved_cpu_milli;   /* kept back from allocatable */
     int64_t reserved_memory_bytes;
     uint32_t backoff_base_ms;  /* CrashLoopBackOff's first delay (0: 10 s) */
+    /* Where this agent serves its pods' logs and exec ("https://IP:PORT"),
+     * published on its Node with the CA (PEM) that signs it, so the API
+     * server can pass those requests on; NULL when it serves none. */
+    const char *endpoint;
+    const char *endpoint_ca_pem;
 } berth_agent_opts;
 
 /* Loads the runtime, registers the node(s) and starts watching pods. The

@@ -259,6 +259,26 @@ static void renew_lease(agent_node *n)
 
 static void tick(evutil_socket_t fd, short what, void *arg);
 
+/* Where the API server finds this agent's pods' logs and exec. */
+static void add_endpoint(agent_node *n, cJSON *md)
+{
+    if (!n->g->endpoint[0])
+        return;
+    cJSON *ann = cJSON_AddObjectToObject(md, "annotations");
+    cJSON_AddStringToObject(ann, "berth.dev/agent-endpoint", n->g->endpoint);
+    if (n->g->endpoint_ca)
+        cJSON_AddStringToObject(ann, "berth.dev/agent-ca", n->g->endpoint_ca);
+}
+
+static void on_endpoint(void *arg, const berth_reply *r)
+{
+    agent_node *n = arg;
+    n->inflight--;
+    if (r->err)
+        BERTH_WARN("agent", "node %s: cannot publish its endpoint: %s", n->name,
+                   r->message ? r->message : berth_strerror(r->err));
+}
+
 static void on_registered(void *arg, const berth_reply *r)
 {
     agent_node *n = arg;
@@ -268,6 +288,16 @@ static void on_registered(void *arg, const berth_reply *r)
         BERTH_WARN("agent", "node %s: cannot register: %s (retrying)", n->name,
                    r->message ? r->message : berth_strerror(r->err));
         return;
+    }
+    if (r->err == BERTH_EEXISTS && n->g->endpoint[0]) {
+        /* Registered before, maybe at another port: publish this one. */
+        cJSON *patch = cJSON_CreateObject();
+        add_endpoint(n, cJSON_AddObjectToObject(patch, "metadata"));
+        berth_request req = {.kind = berth_kind_lookup("nodes"), .name = n->name,
+                             .patch_type = "application/merge-patch+json", .body = patch};
+        if (berth_client_request(n->g->client, BERTH_VERB_PATCH, &req, on_endpoint, n) == 0)
+            n->inflight++;
+        cJSON_Delete(patch);
     }
     if (!r->err)
         BERTH_INFO("agent", "node %s registered (%s)", n->name, n->ip);
@@ -289,6 +319,7 @@ static void register_node(agent_node *n)
     cJSON_AddStringToObject(labels, "kubernetes.io/arch", "amd64");
     if (n->g->sim)
         cJSON_AddStringToObject(labels, "type", "berth-sim");
+    add_endpoint(n, md);
     cJSON_AddObjectToObject(node, "spec");
     berth_request req = {.kind = berth_kind_lookup("nodes"), .body = node};
     if (berth_client_request(n->g->client, BERTH_VERB_CREATE, &req, on_registered, n) == 0) {

@@ -118,6 +118,8 @@ struct berth_api {
     struct evhttp *http;
     struct evhttp_bound_socket *sock;
     struct evhttp *local_http; /* plain http on the local Unix socket */
+    struct berth_curlev *proxy_cv; /* pods/log and exec of remote agents */
+    struct api_proxy *proxies;     /* streams in flight */
     struct evhttp_bound_socket *local_sock;
     char local_path[108];
     struct event *relisten; /* re-enables accepting after EMFILE */
@@ -209,6 +211,13 @@ void api_serve_pod_log(api_req *r);
 void api_serve_pod_exec(api_req *r);
 /* Ends every followed log stream (shutdown, free). */
 void api_podlog_close_all(berth_api *a);
+
+/* pods/log and pods/exec of a pod whose node runs a remote agent: the
+ * request goes on to the agent's endpoint (podproxy.c). Replies with an
+ * error when the pod's node publishes no endpoint; local_err/local_msg say
+ * what the local agent answered, for that case. */
+void api_podproxy_start(api_req *r, int local_err, const char *local_msg);
+void api_podproxy_free(berth_api *a);
 
 /* Discovery and OpenAPI (discovery.c). */
 void api_serve_discovery(api_req *r);

@@ -174,16 +174,23 @@ static bool truthy(const char *v)
 void api_serve_pod_log(api_req *r)
 {
     berth_api *a = r->api;
-    if (!a->pods)
+    if (!a->pods) {
+        if (a->store)
+            return api_podproxy_start(r, BERTH_EUNAVAILABLE,
+                                      "pods/log is not served: this pod's node runs no agent "
+                                      "that serves logs");
         return api_reply_error(r, BERTH_EUNAVAILABLE,
                                "pods/log is not served: this server runs no node agent "
                                "(started with --no-agent, or the agent could not start)");
+    }
     const char *container = api_query(r, "container");
     bool previous = truthy(api_query(r, "previous")), follow = truthy(api_query(r, "follow"));
     char path[4096], msg[512];
     bool running = false;
     int err = a->pods->log_file(a->pods_arg, r->rt.ns, r->rt.name, container, previous, path,
                                 sizeof path, &running, msg, sizeof msg);
+    if (err == BERTH_ENOTFOUND && a->store)
+        return api_podproxy_start(r, err, msg); /* maybe on another node */
     if (err)
         return api_reply_error(r, err, "%s", msg);
     const char *tl = api_query(r, "tailLines"), *ss = api_query(r, "sinceSeconds");
@@ -291,6 +298,10 @@ static void exec_done(void *arg, int err, int exit_code, const char *out, size_t
 void api_serve_pod_exec(api_req *r)
 {
     berth_api *a = r->api;
+    if (!a->pods && a->store)
+        return api_podproxy_start(r, BERTH_EUNAVAILABLE,
+                                  "pods/exec is not served: this pod's node runs no agent "
+                                  "that serves exec");
     if (!a->pods)
         return api_reply_error(r, BERTH_EUNAVAILABLE,
                                "pods/exec is not served: this server runs no node agent");
@@ -316,6 +327,8 @@ void api_serve_pod_exec(api_req *r)
     int err = a->pods->exec(a->pods_arg, r->rt.ns, r->rt.name, api_query(r, "container"), argv,
                             (uint32_t)(timeout > 0 ? timeout : 60) * 1000, exec_done, r, msg,
                             sizeof msg);
-    if (err)
+    if (err == BERTH_ENOTFOUND && a->store)
+        api_podproxy_start(r, err, msg);
+    else if (err)
         api_reply_error(r, err, "%s", msg);
 }

@@ -396,6 +396,11 @@ void berth_api_set_debug(berth_api *a, const char *name, cJSON *(*fn)(void *arg)
 
 static void dispatch(api_req *r)
 {
+    bool pod_io = r->rt.type == API_R_OBJECT &&
+                  (!strcmp(r->rt.sub, "log") || !strcmp(r->rt.sub, "exec"));
+    if (!r->api->store && !pod_io && r->rt.type != API_R_HEALTH && r->rt.type != API_R_VERSION)
+        return api_reply_error(r, BERTH_ENOTFOUND, "this endpoint serves only pods/log and "
+                                                   "pods/exec of its node");
     switch (r->rt.type) {
     case API_R_COLLECTION:
         if (method_is(r, EVHTTP_REQ_GET)) {
@@ -695,10 +700,14 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
         return BERTH_EIO;
     }
     a->o.local_socket = NULL;
-    bootstrap(a);
-    if ((src = api_svcip_load(a->svcip, a->store, svcip_loaded, a)) != 0) {
-        berth_api_free(a);
-        return src;
+    /* Without a store this serves only pods/log and pods/exec: a node
+     * agent's endpoint for the API server's proxy. */
+    if (a->store) {
+        bootstrap(a);
+        if ((src = api_svcip_load(a->svcip, a->store, svcip_loaded, a)) != 0) {
+            berth_api_free(a);
+            return src;
+        }
     }
     *out = a;
     return 0;
@@ -748,6 +757,7 @@ void berth_api_free(berth_api *a)
         event_free(a->relisten);
     api_metrics_free(a);
     api_svcip_free(a->svcip);
+    api_podproxy_free(a);
     free(a->conns);
     explicit_bzero(a->token, sizeof a->token);
     free(a);

@@ -116,7 +116,20 @@ int berth_ctl_cmd_logs(berth_ctl *c, int argc, char **argv)
     if (n)
         q[n - 1] = 0;
     char *path = berth_ctl_path(berth_kind_find("v1", "Pod"), c->namespace_, pod, "log", q);
-    long status = berth_ctl_stream(c, path, "text/plain, application/json", print_line, NULL);
+    int code = 0;
+    if (c->follow) {
+        long status = berth_ctl_stream(c, path, "text/plain, application/json", print_line, NULL);
+        code = status == 200 ? 0 : 1;
+    } else {
+        /* Not following: one answer, so a failure is reported as one line. */
+        berth_ctl_resp r;
+        if (berth_ctl_do(c, "GET", path, NULL, NULL, 0, "text/plain, application/json", &r) != 0 ||
+            r.status != 200)
+            code = berth_ctl_report(&r);
+        else
+            fwrite(r.body, 1, r.len, stdout);
+        berth_ctl_resp_free(&r);
+    }
     free(path);
-    return status == 200 ? 0 : 1;
+    return code;
 }

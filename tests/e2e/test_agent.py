@@ -351,6 +351,92 @@ class AgentTest(berth_e2e.ServerTestCase):
         finally:
             s.request("DELETE", APPS + "/deployments/web")
 
+@unittest.skipUnless(os.geteuid() == 0, "the process runtime needs root")
+class RemoteAgentTest(unittest.TestCase):
+    """A node agent in its own process (another node, as far as the server
+    knows): its pods' logs and exec reach clients through the API server,
+    which passes the requests on to the endpoint the agent publishes."""
+
+    def test_logs_and_exec_through_the_server(self):
+        server = berth_e2e.Server(extra_args=("--no-agent",))
+        agent_dir = tempfile.mkdtemp(prefix="berth-agent-")
+        agent = None
+        try:
+            server.start()
+            port = berth_e2e.free_port()
+            log = open(os.path.join(agent_dir, "agent.log"), "ab")
+            agent = subprocess.Popen([berth_e2e.berthd_path(), "agent", "--kubeconfig",
+                                      server.kubeconfig, "--data-dir", agent_dir,
+                                      "--node-name", "remote", "--listen", "127.0.0.1:%d" % port],
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            log.close()
+            wait_for(lambda: server.request("GET", "/api/v1/nodes/remote")[0] == 200,
+                     what="the remote node")
+            node = server.request("GET", "/api/v1/nodes/remote")[2]
+            self.assertEqual(node["metadata"]["annotations"]["berth.dev/agent-endpoint"],
+                             "https://127.0.0.1:%d" % port)
+            p = pod("far", [sh("c", "echo from afar; while true; do sleep 1; done")])
+            p["spec"]["nodeName"] = "remote"
+            p["spec"]["terminationGracePeriodSeconds"] = 2
+            st, _, body = server.request("POST", NS + "/pods", p)
+            self.assertEqual(st, 201, body)
+            wait_for(lambda: "from afar" in str(server.request("GET", NS + "/pods/far/log")[2]),
+                     what="logs through the server")
+            ctl = os.path.join(berth_e2e._build_dir(), "berthctl")
+            out = subprocess.run([ctl, "--kubeconfig", server.kubeconfig, "exec", "far", "--",
+                                  "sh", "-c", "echo $(hostname); exit 5"],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 5, out.stderr)
+            self.assertEqual(out.stdout.strip(), "far")
+            if shutil.which("kubectl"):
+                out = subprocess.run(["kubectl", "--kubeconfig", server.kubeconfig, "logs", "far"],
+                                     capture_output=True, text=True, timeout=60)
+                self.assertIn("from afar", out.stdout, out.stderr)
+            # A pod deleted while its agent is down goes when the agent returns.
+            pids = glob.glob(os.path.join(agent_dir, "plugins", "runtime-process",
+                                          "containers", "*", "pids"))
+            self.assertEqual(len(pids), 1)
+            with open(pids[0]) as f:
+                ctr_pid = int(f.read().split()[2])
+            agent.kill()
+            agent.wait()
+            st, _, _ = server.request("DELETE", NS + "/pods/far")
+            self.assertIn(st, (200, 202))
+            time.sleep(1)
+            self.assertTrue(os.path.exists("/proc/%d" % ctr_pid), "left alone while down")
+            log = open(os.path.join(agent_dir, "agent.log"), "ab")
+            agent = subprocess.Popen([berth_e2e.berthd_path(), "agent", "--kubeconfig",
+                                      server.kubeconfig, "--data-dir", agent_dir,
+                                      "--node-name", "remote", "--listen", "127.0.0.1:%d" % port],
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            log.close()
+            wait_for(lambda: server.request("GET", NS + "/pods/far")[0] == 404, timeout=40,
+                     what="the pod gone after the agent returned")
+            wait_for(lambda: not os.path.exists("/proc/%d" % ctr_pid), timeout=20,
+                     what="its process gone")
+        finally:
+            if agent:
+                agent.terminate()
+                try:
+                    agent.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(agent.pid, signal.SIGKILL)
+                    agent.wait()
+            server.cleanup()
+            for pids in glob.glob(os.path.join(agent_dir, "plugins", "runtime-process",
+                                               "containers", "*", "pids")):
+                try:
+                    with open(pids) as f:
+                        for pid in f.read().split()[0::2]:
+                            os.kill(int(pid), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+            with open("/proc/mounts") as f:
+                for line in f:
+                    if line.split()[1].startswith(agent_dir):
+                        subprocess.call(["umount", "-l", line.split()[1]])
+            shutil.rmtree(agent_dir, ignore_errors=True)
+
 
 if __name__ == "__main__":
     unittest.main()
