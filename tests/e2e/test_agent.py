@@ -364,12 +364,15 @@ class RemoteAgentTest(unittest.TestCase):
         try:
             server.start()
             port = berth_e2e.free_port()
-            log = open(os.path.join(agent_dir, "agent.log"), "ab")
-            agent = subprocess.Popen([berth_e2e.berthd_path(), "agent", "--kubeconfig",
-                                      server.kubeconfig, "--data-dir", agent_dir,
-                                      "--node-name", "remote", "--listen", "127.0.0.1:%d" % port],
-                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            log.close()
+
+            def start_agent():
+                with open(os.path.join(agent_dir, "agent.log"), "ab") as log:
+                    return subprocess.Popen(
+                        [berth_e2e.berthd_path(), "agent", "--kubeconfig", server.kubeconfig,
+                         "--data-dir", agent_dir, "--node-name", "remote",
+                         "--listen", "127.0.0.1:%d" % port],
+                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            agent = start_agent()
             wait_for(lambda: server.request("GET", "/api/v1/nodes/remote")[0] == 200,
                      what="the remote node")
             node = server.request("GET", "/api/v1/nodes/remote")[2]
@@ -404,12 +407,7 @@ class RemoteAgentTest(unittest.TestCase):
             self.assertIn(st, (200, 202))
             time.sleep(1)
             self.assertTrue(os.path.exists("/proc/%d" % ctr_pid), "left alone while down")
-            log = open(os.path.join(agent_dir, "agent.log"), "ab")
-            agent = subprocess.Popen([berth_e2e.berthd_path(), "agent", "--kubeconfig",
-                                      server.kubeconfig, "--data-dir", agent_dir,
-                                      "--node-name", "remote", "--listen", "127.0.0.1:%d" % port],
-                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            log.close()
+            agent = start_agent()
             wait_for(lambda: server.request("GET", NS + "/pods/far")[0] == 404, timeout=40,
                      what="the pod gone after the agent returned")
             wait_for(lambda: not os.path.exists("/proc/%d" % ctr_pid), timeout=20,
