@@ -276,7 +276,8 @@ int images_extract(berth_images *st, const char *archive, const char *root, feed
 static int write_file(const char *root, const char *name, const char *text)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", root, name);
+    if (snprintf(path, sizeof path, "%s/%s", root, name) >= (int)sizeof path)
+        return BERTH_ETOOLARGE;
     FILE *fp = fopen(path, "we");
     if (!fp)
         return BERTH_EIO;

@@ -6,6 +6,7 @@
  *   watch delivery latency (write sent -> event read) with 1,000 watches,
  *   berthd's resident memory idle after start and after the run.
  * Prints `metric: value` lines.  Usage: scripts/bench api [N_PER_CLIENT] */
+#include "benchlib.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -44,13 +45,6 @@ typedef struct client {
     int id, todo, done, errors;
     const char *phase;
 } client;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static struct evhttp_connection *dial(bench *b)
 {
@@ -148,11 +142,11 @@ static double phase(bench *b, enum op op, const char *name, int nclients, int pe
         cs[i].conn = dial(b);
     }
     b->pending = nclients;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < nclients; i++)
         issue(&cs[i]);
     event_base_dispatch(b->base);
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     int errors = 0;
     for (int i = 0; i < nclients; i++) {
         errors += cs[i].errors;
@@ -209,7 +203,7 @@ static void next_write(bench *b)
     char body[256];
     snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"w-%d\"}}", wst.writer.done);
     struct evhttp_request *r = new_req(b, write_done, b, body);
-    wst.sent = now_s();
+    wst.sent = bench_now_s();
     evhttp_make_request(wst.writer.conn, r, EVHTTP_REQ_POST,
                         "/api/v1/namespaces/watched/configmaps");
 }
@@ -223,7 +217,7 @@ static void watch_chunk(struct evhttp_request *r, void *arg)
     evbuffer_remove(in, data, n);
     data[n] = 0;
     for (char *p = data; (p = strchr(p, '\n')); p++) {
-        wst.lat[wst.nlat++] = now_s() - wst.sent;
+        wst.lat[wst.nlat++] = bench_now_s() - wst.sent;
         wst.received++;
         w->got++;
     }
@@ -280,99 +274,16 @@ static void watch_latency(bench *b)
 
 /* ---- The server process. ---- */
 
-static long rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kb = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
-}
-
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static pid_t server_pid;
-static char data_dir[256];
-
-static void cleanup(void);
-static void on_signal(int sig)
-{
-    cleanup();
-    _exit(128 + sig);
-}
-
-static void cleanup(void)
-{
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
-    if (data_dir[0]) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", data_dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench-api: cannot remove %s\n", data_dir);
-    }
-}
+static bench_server server;
 
 static int start_server(bench *b)
 {
-    const char *bd = getenv("BERTH_BUILD_DIR");
-    char exe[512], listen[64], tokpath[300];
-    snprintf(exe, sizeof exe, "%s/berthd", bd ? bd : "build");
-    snprintf(data_dir, sizeof data_dir, "/tmp/berth-bench-api-XXXXXX");
-    if (!mkdtemp(data_dir))
+    /* The API alone: no controllers or scheduler reacting to the Pods. */
+    static const char *const extra[] = {"--no-controllers", "--no-scheduler", NULL};
+    if (bench_server_start(&server, "api", extra) != 0)
         return -1;
-    atexit(cleanup);
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-    b->port = free_port();
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", b->port);
-    server_pid = fork();
-    if (server_pid == 0) {
-        char logp[300];
-        snprintf(logp, sizeof logp, "%s/berthd.log", data_dir);
-        if (!freopen(logp, "w", stderr))
-            _exit(127);
-        /* The API alone: no controllers or scheduler reacting to the Pods. */
-        execl(exe, "berthd", "server", "--data-dir", data_dir, "--listen", listen,
-              "--no-controllers", "--no-scheduler", (char *)NULL);
-        _exit(127);
-    }
-    snprintf(tokpath, sizeof tokpath, "%s/admin.kubeconfig", data_dir);
-    for (int i = 0; i < 500; i++) {
-        if (access(tokpath, R_OK) == 0)
-            break;
-        usleep(10000);
-    }
-    usleep(50000);
-    snprintf(tokpath, sizeof tokpath, "%s/admin.token", data_dir);
-    FILE *f = fopen(tokpath, "r");
-    char tok[128] = "";
-    if (!f || !fgets(tok, sizeof tok, f)) {
-        fprintf(stderr, "bench-api: berthd did not start (%s)\n", exe);
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    fclose(f);
-    tok[strcspn(tok, "\n")] = 0;
-    snprintf(b->auth, sizeof b->auth, "Bearer %s", tok);
+    b->port = server.port;
+    snprintf(b->auth, sizeof b->auth, "%s", server.auth);
     return 0;
 }
 
@@ -406,7 +317,7 @@ int main(int argc, char **argv)
     SSL_CTX_set_verify(b.ctx, SSL_VERIFY_NONE, NULL);
     if (start_server(&b) != 0)
         return 1;
-    printf("berthd_idle_rss_kb: %ld\n", rss_kb(server_pid));
+    printf("berthd_idle_rss_kb: %ld\n", bench_rss_kb(server.pid));
     if (create_ns(&b, "pods") || create_ns(&b, "watched"))
         return 1;
     static const int conc[] = {1, 64};
@@ -435,8 +346,8 @@ int main(int argc, char **argv)
     printf("list_10000_pods_best_ms: %.1f\n", best * 1e3);
     watch_latency(&b);
     sleep(1);
-    printf("berthd_rss_after_kb: %ld\n", rss_kb(server_pid));
-    cleanup();
+    printf("berthd_rss_after_kb: %ld\n", bench_rss_kb(server.pid));
+    bench_server_stop();
     SSL_CTX_free(b.ctx);
     event_base_free(b.base);
     return 0;

@@ -11,6 +11,7 @@
  * (anti: half the pods with required anti-affinity on the hostname;
  * spread: every pod with a DoNotSchedule zone spread over 3 zones).
  * Prints `metric: value` lines. */
+#include "benchlib.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,13 +48,6 @@ typedef struct conn {
     bench *b;
     struct evhttp_connection *c;
 } conn;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static struct evhttp_connection *dial(bench *b)
 {
@@ -176,11 +170,11 @@ static double create_all(bench *b, conn *cs, int nclients, int op, int total)
     b->total = total;
     b->errors = 0;
     b->pending = nclients;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < nclients; i++)
         issue(&cs[i]);
     event_base_dispatch(b->base);
-    return b->errors ? -1 : now_s() - t0;
+    return b->errors ? -1 : bench_now_s() - t0;
 }
 
 /* ---- Polling the scheduler's counters. ---- */
@@ -204,7 +198,7 @@ static void poll_done(struct evhttp_request *r, void *arg)
         p->last = cJSON_ParseWithLength((const char *)evbuffer_pullup(in, -1), n);
         const cJSON *bi = cJSON_GetObjectItemCaseSensitive(p->last, "bindings");
         if (cJSON_IsNumber(bi) && bi->valuedouble >= p->want && p->t_done == 0) {
-            p->t_done = now_s();
+            p->t_done = bench_now_s();
             /* The creates' own end stops the loop while they still run. */
             if (p->b->pending == 0)
                 event_base_loopexit(p->b->base, NULL);
@@ -222,105 +216,15 @@ static void poll_tick(evutil_socket_t fd, short what, void *arg)
                         "/debug/scheduler");
 }
 
-/* ---- The server process. ---- */
-
-static pid_t server_pid;
-static char data_dir[256];
-
-static void cleanup(void)
-{
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
-    if (data_dir[0]) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", data_dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench-scheduler-e2e: cannot remove %s\n", data_dir);
-        data_dir[0] = 0;
-    }
-}
-
-static void on_signal(int sig)
-{
-    cleanup();
-    _exit(128 + sig);
-}
-
-static long rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kb = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb;
-}
-
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
+static bench_server server;
 
 static int start_server(bench *b)
 {
-    const char *bd = getenv("BERTH_BUILD_DIR");
-    char exe[512], listen[64], path[300];
-    snprintf(exe, sizeof exe, "%s/berthd", bd ? bd : "build");
-    snprintf(data_dir, sizeof data_dir, "/tmp/berth-bench-sched-XXXXXX");
-    if (!mkdtemp(data_dir))
+    static const char *const extra[] = {"--no-controllers", NULL};
+    if (bench_server_start(&server, "sched", extra) != 0)
         return -1;
-    atexit(cleanup);
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-    b->port = free_port();
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", b->port);
-    server_pid = fork();
-    if (server_pid == 0) {
-        snprintf(path, sizeof path, "%s/berthd.log", data_dir);
-        if (!freopen(path, "w", stderr))
-            _exit(127);
-        execl(exe, "berthd", "server", "--data-dir", data_dir, "--listen", listen,
-              "--no-controllers", (char *)NULL);
-        _exit(127);
-    }
-    snprintf(path, sizeof path, "%s/berthd.log", data_dir);
-    for (int i = 0; i < 1000; i++) {
-        char line[512];
-        FILE *f = fopen(path, "r");
-        int ready = 0;
-        while (f && fgets(line, sizeof line, f))
-            ready |= strstr(line, "ready:") != NULL;
-        if (f)
-            fclose(f);
-        if (ready)
-            break;
-        usleep(10000);
-    }
-    snprintf(path, sizeof path, "%s/admin.token", data_dir);
-    FILE *f = fopen(path, "r");
-    char tok[128] = "";
-    if (!f || !fgets(tok, sizeof tok, f)) {
-        fprintf(stderr, "bench-scheduler-e2e: berthd did not start (%s)\n", exe);
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    fclose(f);
-    tok[strcspn(tok, "\n")] = 0;
-    snprintf(b->auth, sizeof b->auth, "Bearer %s", tok);
+    b->port = server.port;
+    snprintf(b->auth, sizeof b->auth, "%s", server.auth);
     return 0;
 }
 
@@ -407,13 +311,13 @@ int main(int argc, char **argv)
             break;
         usleep(10000);
     }
-    long rss0 = rss_kb(server_pid);
+    long rss0 = bench_rss_kb(server.pid);
     /* The measured phase: creates and the binding poller on one loop. */
     p.want = PODS;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     poll_tick(-1, 0, &p);
     t = create_all(&b, cs, nclients, OP_POD, PODS);
-    double t_created = now_s();
+    double t_created = bench_now_s();
     if (t < 0)
         return 1;
     if (!p.t_done) {
@@ -449,14 +353,14 @@ int main(int argc, char **argv)
     printf("pods_listed: %d\n", total);
     printf("pods_bound_listed: %d\n", bound);
     printf("berthd_rss_before_pods_kb: %ld\n", rss0);
-    printf("berthd_rss_after_kb: %ld\n", rss_kb(server_pid));
+    printf("berthd_rss_after_kb: %ld\n", bench_rss_kb(server.pid));
     for (int i = 0; i < nclients; i++)
         evhttp_connection_free(cs[i].c);
     free(cs);
     event_free(p.timer);
     evhttp_connection_free(p.c);
     cJSON_Delete(p.last);
-    cleanup();
+    bench_server_stop();
     SSL_CTX_free(b.ctx);
     event_base_free(b.base);
     return bound == PODS + BOUND ? 0 : 1;
