@@ -34,6 +34,19 @@ def berthd_path():
     return path
 
 
+def wait_for(fn, timeout=30, what="condition", interval=0.05):
+    """Calls fn until it returns something true, and returns that; fails the
+    test with what and fn's last answer after timeout seconds."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

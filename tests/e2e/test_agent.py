@@ -15,21 +15,13 @@ import time
 import unittest
 
 import berth_e2e
+from berth_e2e import wait_for  # noqa: E402
 
 NS = "/api/v1/namespaces/default"
 APPS = "/apis/apps/v1/namespaces/default"
 NODE = "berth-e2e-node"
 
 
-def wait_for(fn, timeout=30, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 def pod(name, containers, **spec):

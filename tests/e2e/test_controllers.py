@@ -10,6 +10,7 @@ import time
 import unittest
 
 import berth_e2e
+from berth_e2e import wait_for  # noqa: E402
 
 NS = "/api/v1/namespaces/default"
 APPS = "/apis/apps/v1/namespaces/default"
@@ -49,15 +50,6 @@ return {
 '''
 
 
-def wait_for(fn, timeout=20, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 class ControllersTest(berth_e2e.ServerTestCase):

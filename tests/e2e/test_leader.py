@@ -11,6 +11,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from berth_e2e import Server  # noqa: E402
+from berth_e2e import wait_for  # noqa: E402
 from test_etcd import ETCD, EtcdCluster  # noqa: E402
 
 APPS = "/apis/apps/v1/namespaces/default"
@@ -18,15 +19,6 @@ LEASE = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/berth-contro
 FAST = ("--leader-lease-seconds", "4", "--leader-renew-ms", "2500", "--leader-retry-ms", "300")
 
 
-def wait_for(fn, timeout=30, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 @unittest.skipUnless(os.access(ETCD, os.X_OK), "etcd is not installed")

@@ -14,21 +14,13 @@ import time
 import unittest
 
 import berth_e2e
+from berth_e2e import wait_for  # noqa: E402
 
 PODS = "/api/v1/namespaces/default/pods"
 APPS = "/apis/apps/v1/namespaces/default"
 ZONE = "topology.kubernetes.io/zone"
 
 
-def wait_for(fn, timeout=20, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 def node(name, cpu="4", memory="32Gi", pods="110", labels=None, taints=None):

@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from berth_e2e import Server  # noqa: E402
+from berth_e2e import Server, ServerTestCase  # noqa: E402
 
 SVC = "/api/v1/namespaces/default/services"
 CIDR = "10.100.0.0/24"
@@ -24,23 +24,8 @@ def service(name, type_=None, cluster_ip=None, ports=None, **spec):
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": s}
 
 
-class ServiceAllocationTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(extra_args=["--no-controllers", "--no-scheduler",
-                                        "--service-cidr", CIDR])
-        try:
-            cls.server.start()
-        except BaseException:
-            cls.server.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        log = cls.server.read_log()
-        rc = cls.server.cleanup()
-        if rc != 0:
-            raise AssertionError("berthd exited with %s:\n%s" % (rc, log))
+class ServiceAllocationTest(ServerTestCase):
+    server_args = ("--no-controllers", "--no-scheduler", "--service-cidr", CIDR)
 
     def create(self, obj, want=201):
         code, _, body = self.server.request("POST", SVC, obj)
