@@ -325,15 +325,9 @@ static void dispatch_object(api_req *r)
             return api_serve_patch(r);
         if (method_is(r, EVHTTP_REQ_DELETE))
             return api_serve_delete(r);
-    } else if (!strcmp(sub, "status") && (k->subresources & BERTH_SUB_STATUS)) {
-        if (get)
-            return api_serve_object(r);
-        if (put)
-            return api_serve_update(r);
-        if (patch)
-            return api_serve_patch(r);
-    } else if (!strcmp(sub, "scale") && (k->subresources & BERTH_SUB_SCALE)) {
-        r->scale_reply = true;
+    } else if ((!strcmp(sub, "status") && (k->subresources & BERTH_SUB_STATUS)) ||
+               (!strcmp(sub, "scale") && (k->subresources & BERTH_SUB_SCALE))) {
+        r->scale_reply = !strcmp(sub, "scale");
         if (get)
             return api_serve_object(r);
         if (put)

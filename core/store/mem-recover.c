@@ -112,18 +112,28 @@ static int apply(mem_store *s, int type, int64_t rev, const char *key, uint32_t 
     return 0;
 }
 
+int mem_open_file(mem_store *s, const char *name, int flags, size_t *size, int *fd)
+{
+    struct stat st;
+    *fd = openat(s->dirfd, name, flags | O_CLOEXEC);
+    if (*fd < 0 || fstat(*fd, &st) < 0) {
+        BERTH_ERROR("store", "%s/%s: %s", s->dir, name, strerror(errno));
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        return BERTH_EIO;
+    }
+    *size = (size_t)st.st_size;
+    return 0;
+}
+
 /* Replays one segment into the map; last: it may have a torn tail. */
 static int replay(mem_store *s, const char *name, bool last, size_t *bytes)
 {
-    int fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        BERTH_ERROR("store", "%s/%s: %s", s->dir, name, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    int fd;
+    size_t size, off = 0;
+    if (mem_open_file(s, name, O_RDWR, &size, &fd) != 0)
         return BERTH_EIO;
-    }
-    size_t size = (size_t)st.st_size, off = 0;
     const char *p = NULL;
     if (size) {
         p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);

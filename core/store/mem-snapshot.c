@@ -166,15 +166,10 @@ static int load_items(mem_store *s, const char *name, const char *p, size_t end,
 
 int mem_snapshot_load(mem_store *s, const char *name, int64_t *rev)
 {
-    int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        BERTH_ERROR("store", "%s/%s: %s", s->dir, name, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    int fd;
+    size_t size;
+    if (mem_open_file(s, name, O_RDONLY, &size, &fd) != 0)
         return BERTH_EIO;
-    }
-    size_t size = (size_t)st.st_size;
     if (size < SNAP_HDR + 4) {
         close(fd);
         return bad(s, name, 0, "file too short");

@@ -131,6 +131,9 @@ typedef struct mem_store {
  * last log segment for appending (s->seg_fd, s->seg_first) and sets
  * s->log_bytes. 0, BERTH_ECORRUPT, BERTH_EIO or BERTH_ENOMEM. */
 int mem_recover(mem_store *s);
+/* Opens a file of the store's directory and reads its size; on failure
+ * logs the file and the reason and returns BERTH_EIO. */
+int mem_open_file(mem_store *s, const char *name, int flags, size_t *size, int *fd);
 /* Parses one record at p (avail bytes). Returns its total size, 0 when
  * it is incomplete or damaged. */
 size_t mem_record_parse(const char *p, size_t avail, int *type, int64_t *rev,
