@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "berth/log.h"
+#include "util/fs.h"
 
 #define AREA "plugin"
 
@@ -87,22 +88,6 @@ __attribute__((format(printf, 3, 4))) static int fail(berth_plugins *ps, int err
     va_end(ap);
     BERTH_ERROR(AREA, "%s", ps->last_error);
     return err;
-}
-
-static int mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return BERTH_ETOOLARGE;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return BERTH_EIO;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) < 0 && errno != EEXIST ? BERTH_EIO : 0;
 }
 
 /* ---- The host table --------------------------------------------------- */
@@ -479,7 +464,7 @@ static int instantiate(berth_plugins *ps, module *m, const char *instance,
         free(inst);
         return BERTH_ENOMEM;
     }
-    int err = mkdirs(inst->data_dir);
+    int err = berth_mkdirs(inst->data_dir, 0755);
     if (err < 0) {
         fail(ps, err, "plugin %s: cannot create its data dir %s: %s", name, inst->data_dir,
              strerror(errno));

@@ -21,6 +21,7 @@
 #include "berth/errno.h"
 #include "berth/log.h"
 #include "berth/quantity.h"
+#include "util/fs.h"
 
 static void sync_pod(pod_worker *pw);
 
@@ -299,20 +300,6 @@ static int64_t quantity_milli(const cJSON *cs, const char *path)
     return v;
 }
 
-static int mkdir_parents(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -errno;
-            *p = '/';
-        }
-    return 0;
-}
-
 /* Creates and starts the container's next instance. Returns 0 when it
  * runs (or the runtime reports its start failure as an exit), or an error
  * with c->waiting set (the sync retries later). */
@@ -354,7 +341,7 @@ static int start_container(pod_worker *pw, agent_ctr *c)
     char id[BERTH_CONTAINER_ID_MAX], logp[4096];
     container_id(pw, c, attempt, id);
     agent_pod_log_path(pw, c->name, attempt, logp, sizeof logp);
-    mkdir_parents(logp);
+    berth_mkdir_parents(logp);
     berth_kv ann[32];
     uint32_t nann = 0;
     const cJSON *a;

@@ -22,24 +22,11 @@
 #include "agent/agent-int.h"
 #include "berth/errno.h"
 #include "berth/log.h"
+#include "util/fs.h"
 
 void agent_pod_dir(const pod_worker *pw, char *out, size_t len)
 {
     snprintf(out, len, "%s/pods/%s", pw->node->g->data_dir, pw->uid);
-}
-
-static int mkdirs(const char *path, mode_t mode)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -errno;
-            *p = '/';
-        }
-    return mkdir(buf, mode) != 0 && errno != EEXIST ? -errno : 0;
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -64,7 +51,7 @@ static int write_file(const char *path, const char *data, size_t len, mode_t mod
     char *slash = strrchr(dir, '/');
     if (slash) {
         *slash = 0;
-        mkdirs(dir, 0755);
+        berth_mkdirs(dir, 0755);
     }
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
@@ -139,7 +126,7 @@ static int atomic_write(const char *dir, const cJSON *files)
             return 0;
         }
     }
-    mkdirs(dir, 0755);
+    berth_mkdirs(dir, 0755);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char stamp[64], tsdir[4096];
@@ -148,7 +135,7 @@ static int atomic_write(const char *dir, const cJSON *files)
     snprintf(stamp, sizeof stamp, "..%04d_%02d_%02d_%02d_%02d_%02d.%09ld", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
     snprintf(tsdir, sizeof tsdir, "%s/%s", dir, stamp);
-    int err = mkdirs(tsdir, 0755);
+    int err = berth_mkdirs(tsdir, 0755);
     const cJSON *fe;
     cJSON_ArrayForEach(fe, files) {
         if (err)
@@ -269,7 +256,7 @@ int agent_volumes_sync(pod_worker *pw, char *msg, size_t msglen)
         const cJSON *src;
         int err = 0;
         if ((src = cJSON_GetObjectItemCaseSensitive(v, "emptyDir"))) {
-            if ((err = mkdirs(dir, 0777)) == 0)
+            if ((err = berth_mkdirs(dir, 0777)) == 0)
                 chmod(dir, 0777);
             const char *medium = berth_obj_str(src, "medium");
             if (!err && medium && !strcmp(medium, "Memory") && !pw->node->g->sim &&
@@ -285,7 +272,7 @@ int agent_volumes_sync(pod_worker *pw, char *msg, size_t msglen)
             const char *path = berth_obj_str(src, "path"), *type = berth_obj_str(src, "type");
             struct stat st;
             if (type && !strcmp(type, "DirectoryOrCreate"))
-                err = path ? mkdirs(path, 0755) : BERTH_EINVAL;
+                err = path ? berth_mkdirs(path, 0755) : BERTH_EINVAL;
             else if (type && !strcmp(type, "FileOrCreate") && path && stat(path, &st) != 0) {
                 int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
                 err = fd < 0 ? -errno : 0;
@@ -322,9 +309,9 @@ int agent_volumes_sync(pod_worker *pw, char *msg, size_t msglen)
             char pv[4096];
             snprintf(pv, sizeof pv, "%s/volumes/%s-%s", pw->node->g->data_dir, pw->ns,
                      berth_obj_str(src, "claimName") ? berth_obj_str(src, "claimName") : "");
-            err = mkdirs(pv, 0777);
+            err = berth_mkdirs(pv, 0777);
         } else {
-            err = mkdirs(dir, 0755); /* unknown sources get an empty directory */
+            err = berth_mkdirs(dir, 0755); /* unknown sources get an empty directory */
         }
         if (err) {
             snprintf(msg, msglen, "MountVolume.SetUp failed for volume \"%s\": %s", name,
@@ -378,7 +365,7 @@ int agent_volume_mounts(pod_worker *pw, const cJSON *cspec, berth_mount **out, u
             }
             size_t l = strlen(src);
             snprintf(src + l, 4096 - l, "/%s", sub);
-            mkdirs(src, 0755);
+            berth_mkdirs(src, 0755);
         }
         snprintf(dst, 4096, "%s", path);
         bool ro = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(vm, "readOnly")) ||

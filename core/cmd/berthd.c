@@ -23,6 +23,7 @@
 #include "lua/standalone.h"
 #include "sched/run.h"
 #include "store/migrate.h"
+#include "util/fs.h"
 
 /* The stock controllers, unless built with another location. */
 #ifndef BERTH_STOCK_CONTROLLERS
@@ -120,21 +121,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     d->deadline = evtimer_new(d->base, on_deadline, d);
     evtimer_add(d->deadline, &tv);
     berth_api_shutdown(d->api, drained, d);
-}
-
-static int mkdirs(const char *dir)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-        return -1;
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* One server per data dir: an flock on DIR/berthd.lock, held for the life
@@ -514,7 +500,7 @@ static int run_server(int argc, char **argv)
                         "not '%s'\n", listen);
         return 2;
     }
-    if (mkdirs(dir) != 0) {
+    if (berth_mkdirs(dir, 0700) != 0) {
         fprintf(stderr, "berthd: cannot create the data dir %s: %s\n", dir, strerror(errno));
         return 1;
     }
