@@ -3,7 +3,7 @@ file(GLOB UNIT_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/unit/*.c)
 add_executable(berth-unit ${UNIT_SOURCES})
 target_include_directories(berth-unit PRIVATE ${PROJECT_SOURCE_DIR}/core
                                               ${PROJECT_SOURCE_DIR}/tests/unit)
-target_link_libraries(berth-unit PRIVATE berthcore)
+target_link_libraries(berth-unit PRIVATE berthcore berth-plugin-common)
 target_compile_definitions(berth-unit PRIVATE
   BERTH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
   BERTH_BINARY_DIR="${PROJECT_BINARY_DIR}")

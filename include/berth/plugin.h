@@ -16,7 +16,7 @@
  * - Error codes are the negative BERTH_E* values of berth/errno.h; they never
  *   change once released. The host survives any value a plugin returns.
  *
- * docs/plugins.md explains the runtime operations in detail. */
+ * docs/plugins.md explains the runtime and network operations in detail. */
 #ifndef BERTH_PLUGIN_H
 #define BERTH_PLUGIN_H
 
@@ -256,11 +256,124 @@ typedef struct berth_runtime_ops {
     int (*set_event_handler)(void *state, berth_runtime_event_fn fn, void *arg);
 } berth_runtime_ops;
 
+/* ---- Network plugins ------------------------------------------------- */
+
+/* The node a network plugin serves, given to configure at start and again
+ * whenever any of it changes (the Node gets its pod CIDR, say). Borrowed
+ * for the call: plugins copy what they keep. */
+typedef struct berth_net_node {
+    uint32_t size;            /* sizeof(berth_net_node) */
+    const char *node_name;
+    const char *node_ip;      /* the Node's InternalIP */
+    const char *pod_cidr;     /* this node's slice ("10.244.3.0/24"); NULL until assigned */
+    const char *cluster_cidr; /* the whole pod network ("10.244.0.0/16"); may be NULL */
+    const char *service_cidr; /* the Service IP range ("10.96.0.0/12"); may be NULL */
+} berth_net_node;
+
+/* Another node's slice of the pod network: pod_cidr is reached via node_ip. */
+typedef struct berth_net_peer {
+    const char *node_name;
+    const char *node_ip;
+    const char *pod_cidr;
+} berth_net_peer;
+
+/* The pod whose network setup or teardown is asked for. Borrowed. */
+typedef struct berth_net_pod {
+    uint32_t size; /* sizeof(berth_net_pod) */
+    const char *pod_uid;
+    const char *pod_namespace;
+    const char *pod_name;
+    const berth_kv *annotations;
+    uint32_t nannotations;
+} berth_net_pod;
+
+/* What setup made for a pod. The host sets size and zeroes the rest. */
+typedef struct berth_net_attachment {
+    uint32_t size;
+    /* The network namespace the pod's containers join; "" when the pod
+     * shares the node's network. */
+    char netns_path[256];
+    char ip[64];      /* the pod's IPv4 address, no prefix length */
+    char gateway[64]; /* its default gateway, or "" */
+} berth_net_attachment;
+
+/* The node's network condition. The host sets size and zeroes the rest. */
+typedef struct berth_net_status {
+    uint32_t size;
+    uint32_t ready;     /* 1: pods can be set up */
+    char reason[64];    /* why not, as a CamelCase word */
+    char message[256];
+} berth_net_status;
+
+/* Called by list for each pod that has a network; borrowed strings. Returns
+ * 0 to go on, anything else to stop. */
+typedef int (*berth_net_list_fn)(void *arg, const char *pod_uid, const char *ip);
+
+/* ---- The service proxy table ---- */
+
+enum { BERTH_PROTO_TCP = 6, BERTH_PROTO_UDP = 17, BERTH_PROTO_SCTP = 132 };
+
+/* One ready endpoint. Not-ready endpoints are never in the table: they get
+ * no new connections. */
+typedef struct berth_proxy_backend {
+    const char *ip;
+    uint16_t port;
+} berth_proxy_backend;
+
+/* One port of one Service with its ready backends (sorted by ip, then port,
+ * so equal tables render equal rules). */
+typedef struct berth_proxy_service {
+    const char *svc_namespace;
+    const char *svc_name;
+    const char *port_name;       /* "" for an unnamed port */
+    const char *cluster_ip;      /* the virtual IP */
+    uint16_t port;               /* the Service port on cluster_ip */
+    uint16_t node_port;          /* 0: none; else it answers on every local address */
+    uint8_t protocol;            /* BERTH_PROTO_* */
+    uint32_t affinity_timeout_s; /* sessionAffinity ClientIP; 0: none */
+    const berth_proxy_backend *backends;
+    uint32_t nbackends;          /* 0: connections are refused (reject) */
+} berth_proxy_service;
+
+/* The whole desired proxy state. Each sync replaces the previous one. */
+typedef struct berth_proxy_table {
+    uint32_t size; /* sizeof(berth_proxy_table) */
+    uint32_t nservices;
+    const berth_proxy_service *services;
+    uint64_t generation; /* grows with every sync; for logs and repair checks */
+} berth_proxy_table;
+
+/* A network plugin's operations. All run on the host loop and return
+ * promptly; none calls back into the host except through berth_host. */
+typedef struct berth_network_ops {
+    uint32_t size; /* sizeof(berth_network_ops) when the plugin was built */
+    /* The node changed (see berth_net_node). Idempotent. */
+    int (*configure)(void *state, const berth_net_node *node);
+    /* Whether pods can be set up now (the Node's NetworkReady condition). */
+    int (*status)(void *state, berth_net_status *out);
+    /* Gives a pod its network. Idempotent per pod_uid: a second call (after
+     * an agent restart, say) returns the same attachment. BERTH_EUNAVAILABLE
+     * while the node has no pod CIDR yet. */
+    int (*setup)(void *state, const berth_net_pod *pod, berth_net_attachment *out);
+    /* Frees a pod's network: its namespace, links and address. 0 for a pod
+     * the plugin does not know. */
+    int (*teardown)(void *state, const char *pod_uid);
+    /* Every pod that has a network, including ones set up before a restart. */
+    int (*list)(void *state, berth_net_list_fn fn, void *arg);
+    /* The other nodes' pod slices; replaces the previous set. */
+    int (*set_peers)(void *state, const berth_net_peer *peers, uint32_t n);
+    /* Programs the service proxy to match t (borrowed for the call), as one
+     * atomic change, soon after returning. NULL: the plugin has no proxy. */
+    int (*proxy_sync)(void *state, const berth_proxy_table *t);
+} berth_network_ops;
+
 /* The size of the first published version of each table: a plugin or host
  * table shorter than this is refused. */
 #define BERTH_PLUGIN_V1_SIZE (offsetof(berth_plugin, fini) + sizeof(void (*)(void *)))
 #define BERTH_RUNTIME_OPS_V1_SIZE                                                      \
     (offsetof(berth_runtime_ops, set_event_handler) + sizeof(void *))
+#define BERTH_NETWORK_OPS_V1_SIZE                                                      \
+    (offsetof(berth_network_ops, proxy_sync) + sizeof(void *))
 #define BERTH_HOST_V1_SIZE (offsetof(berth_host, now_ns) + sizeof(void *))
 
 /* Annotations the sim runtime reads from berth_container_spec.annotations. */
