@@ -83,6 +83,20 @@ void agent_probes_stop(agent_ctr *c);
 
 /* ---- The group, nodes and pod workers. ---- */
 
+struct berth_svcproxy;
+
+/* network.c: the network plugin and what it was told. */
+typedef struct agent_net {
+    berth_plugin_inst *plugin;   /* NULL: pods share the node's address */
+    berth_informer *nodes;       /* this Node's pod CIDR, the others' as peers */
+    struct berth_svcproxy *proxy;
+    char pod_cidr[64], cluster_cidr[64], service_cidr[64], cluster_dns[64], domain[128];
+    char configured[512];        /* the last configuration given, to skip repeats */
+    char peers_key[4096];
+    bool ready;
+    char reason[64], message[256];
+} agent_net;
+
 typedef struct agent_group {
     struct event_base *base;
     berth_client *client;
@@ -101,6 +115,9 @@ typedef struct agent_group {
     char runtime[64];
     char endpoint[300];  /* published as berth.dev/agent-endpoint, or "" */
     char *endpoint_ca;   /* base64 of the CA PEM, or NULL */
+    agent_net net;
+    void (*network_ready)(void *arg, const char *node_addr);
+    void *network_ready_arg;
 } agent_group;
 
 struct berth_agent {
@@ -161,6 +178,10 @@ struct pod_worker {
     bool cond_true[4];      /* PodScheduled, Initialized, ContainersReady, Ready */
     int64_t cond_ns[4];     /* their last transition */
     char phase[16];
+    char netns[256];     /* the namespace its containers join; "": the node's */
+    char ip[64];         /* status.podIP once the network is set up */
+    bool net_done;       /* network, resolv.conf and hosts are in place */
+    bool net_attached;   /* the plugin holds a network for it */
     char fail_reason[40], fail_msg[300];
     char *status_sent;   /* the status text last PATCHed */
     bool patching, patch_again;
@@ -215,6 +236,22 @@ void agent_pod_dir(const pod_worker *pw, char *out, size_t len);
 int agent_node_start(agent_node *n);
 void agent_node_stop(agent_node *n);
 void agent_node_ip(char *out, size_t len);
+/* Something the node status shows changed: write it now, not at the tick. */
+void agent_node_status_changed(agent_node *n);
+
+/* network.c */
+int agent_net_start(agent_group *g, const char *plugin);
+void agent_net_free(agent_group *g);
+void agent_net_configmap_changed(agent_group *g, const cJSON *cm);
+/* Whether pods can get a network; if not, why (borrowed strings). */
+bool agent_net_ready(const agent_group *g, const char **reason, const char **message);
+/* Gives the pod its network (or the node's), resolv.conf and hosts; on
+ * failure msg says why and the sync retries. */
+int agent_net_pod_setup(pod_worker *pw, char *msg, size_t msglen);
+void agent_net_pod_teardown(pod_worker *pw);
+void agent_net_sweep_orphans(agent_node *n);
+/* DATA_DIR/pods/UID/etc/FILE: the pod's resolv.conf and hosts. */
+void agent_net_etc_path(const pod_worker *pw, const char *file, char *out, size_t len);
 
 /* Wall clock in ns. */
 int64_t agent_now_ns(void);

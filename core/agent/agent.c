@@ -63,6 +63,17 @@ static void source_update(void *arg, const cJSON *old, const cJSON *obj)
     source_changed(arg, obj);
 }
 
+static void configmap_changed(void *arg, const cJSON *obj)
+{
+    agent_net_configmap_changed(arg, obj);
+    source_changed(arg, obj);
+}
+
+static void configmap_update(void *arg, const cJSON *old, const cJSON *obj)
+{
+    configmap_changed(arg, obj);
+}
+
 static void on_runtime_event(void *arg, const berth_container_status *st)
 {
     agent_pod_runtime_event(arg, st);
@@ -119,7 +130,7 @@ void agent_pod_sweep_orphans(agent_node *n)
         }
     }
     free(o.ids);
-    /* Leftover volume dirs of pods that are gone. */
+    agent_net_sweep_orphans(n);
 }
 
 static const char *plugin_config(void *arg, const char *plugin, const char *key)
@@ -127,7 +138,7 @@ static const char *plugin_config(void *arg, const char *plugin, const char *key)
     return NULL;
 }
 
-static int node_new(agent_group *g, const char *name, agent_node **out)
+static int node_new(agent_group *g, const char *name, const char *ip, agent_node **out)
 {
     agent_node *n = calloc(1, sizeof *n);
     if (!n)
@@ -137,6 +148,8 @@ static int node_new(agent_group *g, const char *name, agent_node **out)
     if (g->sim)
         snprintf(n->ip, sizeof n->ip, "10.%u.%u.%u", (unsigned)(g->nnodes >> 16) & 255,
                  (unsigned)(g->nnodes >> 8) & 255, (unsigned)g->nnodes & 255);
+    else if (ip && *ip)
+        snprintf(n->ip, sizeof n->ip, "%s", ip);
     else
         agent_node_ip(n->ip, sizeof n->ip);
     int err = berth_plugins_open(g->plugins, BERTH_PLUGIN_RUNTIME, g->runtime,
@@ -166,6 +179,8 @@ int berth_agent_start(const berth_agent_opts *o, berth_agent **out)
     g->reserved_cpu_milli = o->reserved_cpu_milli;
     g->reserved_memory_bytes = o->reserved_memory_bytes;
     g->backoff_base_ms = o->backoff_base_ms ? o->backoff_base_ms : BERTH_BACKOFF_BASE_MS;
+    g->network_ready = o->network_ready;
+    g->network_ready_arg = o->network_ready_arg;
     if (o->endpoint)
         snprintf(g->endpoint, sizeof g->endpoint, "%s", o->endpoint);
     if (o->endpoint_ca_pem) {
@@ -193,13 +208,14 @@ int berth_agent_start(const berth_agent_opts *o, berth_agent **out)
         else
             snprintf(name, sizeof name, "%.253s", base_name);
         agent_node *n;
-        if ((err = node_new(g, name, &n)) != 0)
+        if ((err = node_new(g, name, o->node_ip, &n)) != 0)
             break;
         g->nodes[g->nnodes++] = n;
         err = berth_hmap_put(&g->node_by_name, n->name, n, NULL);
     }
     berth_informer_handler ph = {pod_add, pod_update, pod_delete, g};
     berth_informer_handler sh = {source_changed, source_update, NULL, g};
+    berth_informer_handler ch = {configmap_changed, configmap_update, NULL, g};
     if (!err)
         err = berth_informer_new(g->client, g->base, berth_kind_lookup("pods"), NULL, &g->pods);
     if (!err && count == 1) {
@@ -213,7 +229,10 @@ int berth_agent_start(const berth_agent_opts *o, berth_agent **out)
     if (!err)
         err = berth_informer_new(g->client, g->base, berth_kind_lookup("secrets"), NULL,
                                  &g->secrets);
-    if (!err && !(err = berth_informer_add_handler(g->configmaps, &sh)) &&
+    const char *network = o->network ? o->network : g->sim ? "" : "bridge";
+    if (!err)
+        err = agent_net_start(g, network);
+    if (!err && !(err = berth_informer_add_handler(g->configmaps, &ch)) &&
         !(err = berth_informer_add_handler(g->secrets, &sh)) &&
         !(err = berth_informer_add_handler(g->pods, &ph)) &&
         !(err = berth_informer_start(g->configmaps)) && !(err = berth_informer_start(g->secrets)))
@@ -224,9 +243,10 @@ int berth_agent_start(const berth_agent_opts *o, berth_agent **out)
         berth_agent_free(a);
         return err;
     }
-    BERTH_INFO("agent", "running %zu node%s (%s%s) with the %s runtime", g->nnodes,
-               g->nnodes == 1 ? "" : "s", g->nodes[0]->name, g->nnodes > 1 ? ", ..." : "",
-               g->runtime);
+    BERTH_INFO("agent", "running %zu node%s (%s%s) with the %s runtime and %s%s network",
+               g->nnodes, g->nnodes == 1 ? "" : "s", g->nodes[0]->name,
+               g->nnodes > 1 ? ", ..." : "", g->runtime, g->net.plugin ? "the " : "the node's",
+               g->net.plugin ? network : "");
     *out = a;
     return 0;
 }
@@ -242,6 +262,7 @@ void berth_agent_free(berth_agent *a)
     berth_informer_free(g->pods);
     berth_informer_free(g->configmaps);
     berth_informer_free(g->secrets);
+    agent_net_free(g);
     for (size_t i = 0; i < g->nnodes; i++) {
         agent_node *n = g->nodes[i];
         agent_node_stop(n);

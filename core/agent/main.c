@@ -24,8 +24,14 @@ static void agent_usage(FILE *f)
                "                    [--runtime NAME] [--plugin-dir DIR] [--nodes N]\n"
                "                    [--reserve-cpu Q] [--reserve-memory Q]\n"
                "                    [--listen ADDR:PORT [--advertise-address IP]]\n"
+               "                    [--network NAME] [--node-ip IP]\n"
                "\n"
                "  --runtime NAME     process (default) or sim\n"
+               "  --network NAME     the pod network plugin: bridge (default with the process\n"
+               "                     runtime) or host (pods share the node's network); none\n"
+               "                     for simulated nodes\n"
+               "  --node-ip IP       the Node's InternalIP (default: the first non-loopback\n"
+               "                     address)\n"
                "  --nodes N          with --runtime sim: N simulated nodes NAME-0 .. NAME-(N-1)\n"
                "  --reserve-cpu Q    kept back from allocatable (like 500m)\n"
                "  --reserve-memory Q kept back from allocatable (like 512Mi)\n"
@@ -78,7 +84,8 @@ static int serve_pods(struct event_base *base, const char *dir, const char *list
 int berth_agent_main(int argc, char **argv)
 {
     const char *kubeconfig = NULL, *dir = "/var/lib/berth", *name = NULL, *runtime = "process",
-               *plugin_dir = NULL, *listen = NULL, *advertise = NULL;
+               *plugin_dir = NULL, *listen = NULL, *advertise = NULL, *network = NULL,
+               *node_ip = NULL;
     long nodes = 1;
     int64_t rcpu = 0, rmem = 0;
     for (int i = 0; i < argc; i++) {
@@ -100,6 +107,10 @@ int berth_agent_main(int argc, char **argv)
             runtime = v;
         else if (!strcmp(argv[i], "--plugin-dir"))
             plugin_dir = v;
+        else if (!strcmp(argv[i], "--network"))
+            network = strcmp(v, "none") ? v : "";
+        else if (!strcmp(argv[i], "--node-ip"))
+            node_ip = v;
         else if (!strcmp(argv[i], "--listen"))
             listen = v;
         else if (!strcmp(argv[i], "--advertise-address"))
@@ -153,7 +164,8 @@ int berth_agent_main(int argc, char **argv)
     berth_agent_opts o = {.base = base, .client = client, .data_dir = dir, .node_name = name,
                           .runtime = runtime, .plugin_dir = plugin_dir, .nodes = (unsigned)nodes,
                           .reserved_cpu_milli = rcpu, .reserved_memory_bytes = rmem,
-                          .endpoint = endpoint[0] ? endpoint : NULL, .endpoint_ca_pem = ca_pem};
+                          .endpoint = endpoint[0] ? endpoint : NULL, .endpoint_ca_pem = ca_pem,
+                          .network = network, .node_ip = node_ip};
     berth_agent *a = NULL;
     if ((err = berth_agent_start(&o, &a)) != 0) {
         fprintf(stderr, "berthd agent: cannot start: %s\n", berth_strerror(err));

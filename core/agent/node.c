@@ -118,8 +118,16 @@ static cJSON *node_status(agent_node *n)
                   : "kubelet has no disk pressure", now);
     add_condition(conds, "PIDPressure", false, "KubeletHasSufficientPID",
                   "kubelet has sufficient PID available", now);
-    add_condition(conds, "Ready", true, "KubeletReady", "berth agent is posting ready status",
-                  now);
+    const char *net_reason = NULL, *net_msg = NULL;
+    if (agent_net_ready(g, &net_reason, &net_msg)) {
+        add_condition(conds, "Ready", true, "KubeletReady",
+                      "berth agent is posting ready status", now);
+    } else {
+        char msg[512];
+        snprintf(msg, sizeof msg, "container runtime network not ready: NetworkReady=false "
+                 "reason:%s message:%s", net_reason, net_msg);
+        add_condition(conds, "Ready", false, "KubeletNotReady", msg, now);
+    }
     cJSON *addrs = cJSON_AddArrayToObject(s, "addresses");
     cJSON *a = cJSON_CreateObject();
     cJSON_AddStringToObject(a, "type", "InternalIP");
@@ -343,6 +351,12 @@ static void tick(evutil_socket_t fd, short what, void *arg)
         n->orphans_swept = true;
         agent_pod_sweep_orphans(n);
     }
+}
+
+void agent_node_status_changed(agent_node *n)
+{
+    if (n->registered)
+        write_status(n, false);
 }
 
 int agent_node_start(agent_node *n)

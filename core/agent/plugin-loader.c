@@ -428,6 +428,19 @@ static int check_ops(berth_plugins *ps, const module *m, const void *ops)
     if (!ops)
         return fail(ps, BERTH_EABI, "plugin %s (%s): init returned no ops table", name, m->path);
     uint32_t size = *(const uint32_t *)ops;
+    if (m->desc->kind == BERTH_PLUGIN_NETWORK) {
+        if (size < BERTH_NETWORK_OPS_V1_SIZE)
+            return fail(ps, BERTH_EABI,
+                        "plugin %s (%s): network ops table is %u bytes, at least %zu needed",
+                        name, m->path, size, (size_t)BERTH_NETWORK_OPS_V1_SIZE);
+        const berth_network_ops *n = ops;
+        /* proxy_sync is optional: a plugin may leave Services to another. */
+        if (!n->configure || !n->status || !n->setup || !n->teardown || !n->list ||
+            !n->set_peers)
+            return fail(ps, BERTH_EABI, "plugin %s (%s): network ops table lacks one of "
+                        "configure, status, setup, teardown, list, set_peers", name, m->path);
+        return 0;
+    }
     if (m->desc->kind != BERTH_PLUGIN_RUNTIME)
         return 0;
     if (size < BERTH_RUNTIME_OPS_V1_SIZE)

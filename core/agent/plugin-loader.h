@@ -57,6 +57,14 @@ const berth_host *berth_plugin_inst_host(const berth_plugin_inst *inst);
 /* The runtime operations of a runtime instance, checked: a missing
  * operation gives BERTH_ENOTSUP, a positive return from the plugin becomes
  * BERTH_EIO, and status structs are sized and zeroed before the call. */
+/* Whether an ops table of type T, as sized by its plugin, has member set:
+ * tables only grow, so an older plugin may lack later ops. */
+#define BERTH_HAS_OP(T, ops, member)                                                \
+    ((ops)->size >= offsetof(T, member) + sizeof((ops)->member) && (ops)->member)
+/* What a plugin op returned, as the agent takes it: 0 or a negative code (a
+ * positive value is logged and becomes BERTH_EIO). */
+int berth_plugin_result(berth_plugin_inst *inst, const char *op, int rc);
+
 int berth_runtime_create(berth_plugin_inst *rt, const berth_container_spec *spec);
 int berth_runtime_start(berth_plugin_inst *rt, const char *id);
 int berth_runtime_stop(berth_plugin_inst *rt, const char *id, uint32_t grace_ms,
@@ -69,5 +77,16 @@ int berth_runtime_exec(berth_plugin_inst *rt, const char *id, const char *const 
                        void *arg);
 int berth_runtime_set_event_handler(berth_plugin_inst *rt, berth_runtime_event_fn fn,
                                     void *arg);
+
+/* The network operations, checked the same way (a missing op gives
+ * BERTH_ENOTSUP); out structs are sized and zeroed before the call. */
+int berth_network_configure(berth_plugin_inst *net, const berth_net_node *node);
+int berth_network_status(berth_plugin_inst *net, berth_net_status *out);
+int berth_network_setup(berth_plugin_inst *net, const berth_net_pod *pod,
+                        berth_net_attachment *out);
+int berth_network_teardown(berth_plugin_inst *net, const char *pod_uid);
+int berth_network_list(berth_plugin_inst *net, berth_net_list_fn fn, void *arg);
+int berth_network_set_peers(berth_plugin_inst *net, const berth_net_peer *peers, uint32_t n);
+int berth_network_proxy_sync(berth_plugin_inst *net, const berth_proxy_table *t);
 
 #endif

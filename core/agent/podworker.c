@@ -352,8 +352,8 @@ static int start_container(pod_worker *pw, agent_ctr *c)
     berth_container_spec spec = {
         .size = sizeof spec, .id = id, .pod_uid = pw->uid, .pod_namespace = pw->ns,
         .pod_name = pw->name, .name = c->name, .attempt = attempt,
-        /* No network plugin yet: every pod shares the node's network. */
-        .flags = BERTH_CONTAINER_HOST_NETWORK, .rootfs = rootfs,
+        .flags = pw->netns[0] ? 0 : BERTH_CONTAINER_HOST_NETWORK, .rootfs = rootfs,
+        .netns_path = pw->netns[0] ? pw->netns : NULL,
         .argv = (const char *const *)argv, .env = (const char *const *)env,
         .working_dir = berth_obj_str(cs, "workingDir"), .mounts = mounts, .nmounts = nmounts,
         .memory_bytes = quantity_milli(cs, "resources.limits.memory") / 1000,
@@ -591,6 +591,7 @@ static void terminate(pod_worker *pw)
             berth_runtime_remove(pw->node->rt, c->prev_id);
         c->id[0] = c->prev_id[0] = 0;
     }
+    agent_net_pod_teardown(pw);
     agent_volumes_teardown(pw);
     if (pw->gone) {
         BERTH_INFO("agent", "pod %s: containers stopped and removed", pw->key);
@@ -681,7 +682,8 @@ static void sync_pod(pod_worker *pw)
         char msg[512] = "";
         if (!pw->start_ns)
             pw->start_ns = now;
-        if (agent_volumes_sync(pw, msg, sizeof msg) != 0) {
+        if (agent_volumes_sync(pw, msg, sizeof msg) != 0 ||
+            agent_net_pod_setup(pw, msg, sizeof msg) != 0) {
             for (size_t i = 0; i < pw->nctrs; i++)
                 if (!pw->ctrs[i].id[0])
                     set_waiting(&pw->ctrs[i], "ContainerCreating", msg);

@@ -12,13 +12,10 @@
 #define AREA "plugin"
 
 #define RT_OPS(inst) ((const berth_runtime_ops *)berth_plugin_inst_ops(inst))
-#define HAS_OP(ops, member)                                                             \
-    ((ops)->size >= offsetof(berth_runtime_ops, member) + sizeof((ops)->member) &&     \
-     (ops)->member)
 
 /* A plugin may return anything; the agent only ever sees 0 or a negative
  * code. */
-static int normalize(berth_plugin_inst *inst, const char *op, int rc)
+int berth_plugin_result(berth_plugin_inst *inst, const char *op, int rc)
 {
     if (rc > 0) {
         BERTH_WARN(AREA, "plugin %s: %s returned %d, taken as an I/O error",
@@ -33,9 +30,9 @@ static int normalize(berth_plugin_inst *inst, const char *op, int rc)
         if (!(inst) || berth_plugin_inst_descriptor(inst)->kind != BERTH_PLUGIN_RUNTIME) \
             return BERTH_EINVAL;                                                      \
         const berth_runtime_ops *ops_ = RT_OPS(inst);                                 \
-        if (!HAS_OP(ops_, member))                                                    \
+        if (!BERTH_HAS_OP(berth_runtime_ops, ops_, member))                                                    \
             return BERTH_ENOTSUP;                                                     \
-        return normalize(inst, #member,                                               \
+        return berth_plugin_result(inst, #member,                                               \
                          ops_->member(berth_plugin_inst_state(inst), __VA_ARGS__));   \
     } while (0)
 

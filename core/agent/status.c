@@ -187,9 +187,14 @@ cJSON *agent_pod_status(pod_worker *pw)
     cJSON *ip = cJSON_CreateObject();
     cJSON_AddStringToObject(ip, "ip", pw->node->ip);
     cJSON_AddItemToArray(ips, ip);
-    cJSON_AddStringToObject(s, "podIP", pw->node->ip);
-    ips = cJSON_AddArrayToObject(s, "podIPs");
-    cJSON_AddItemToArray(ips, cJSON_Duplicate(ip, 1));
+    /* No podIP until the pod's network is set up, as in Kubernetes. */
+    if (pw->ip[0]) {
+        cJSON_AddStringToObject(s, "podIP", pw->ip);
+        ips = cJSON_AddArrayToObject(s, "podIPs");
+        ip = cJSON_CreateObject();
+        cJSON_AddStringToObject(ip, "ip", pw->ip);
+        cJSON_AddItemToArray(ips, ip);
+    }
     add_time(s, "startTime", pw->start_ns);
     if (pw->ninit)
         cJSON_AddItemToObject(s, "initContainerStatuses", init);

@@ -326,7 +326,8 @@ int agent_volume_mounts(pod_worker *pw, const cJSON *cspec, berth_mount **out, u
                         char *msg, size_t msglen)
 {
     const cJSON *vms = cJSON_GetObjectItemCaseSensitive(cspec, "volumeMounts"), *vm;
-    size_t n = (size_t)cJSON_GetArraySize(vms);
+    /* Room for the volumes plus the pod's /etc/hosts and /etc/resolv.conf. */
+    size_t n = (size_t)cJSON_GetArraySize(vms) + 2;
     berth_mount *m = calloc(n + 1, sizeof *m + 2 * 4096);
     if (!m)
         return BERTH_ENOMEM;
@@ -375,6 +376,21 @@ int agent_volume_mounts(pod_worker *pw, const cJSON *cspec, berth_mount **out, u
         m[k].source = src;
         m[k].target = dst;
         m[k].read_only = ro;
+        k++;
+    }
+    /* The kubelet's managed files, unless the container mounts its own. */
+    static const char *const etc[] = {"hosts", "resolv.conf"};
+    for (size_t i = 0; pw->net_done && !pw->node->g->sim && i < 2; i++) {
+        char *src = strs + (size_t)k * 8192, *dst = src + 4096;
+        snprintf(dst, 4096, "/etc/%s", etc[i]);
+        bool own = false;
+        for (uint32_t j = 0; j < k; j++)
+            own = own || !strcmp(m[j].target, dst);
+        if (own)
+            continue;
+        agent_net_etc_path(pw, etc[i], src, 4096);
+        m[k].source = src;
+        m[k].target = dst;
         k++;
     }
     *out = m;

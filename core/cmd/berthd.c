@@ -17,6 +17,7 @@
 #include "berth/berth.h"
 #include "berth/client.h"
 #include "agent/agent.h"
+#include "client/ensure.h"
 #include "client/leader.h"
 #include "dns/dns.h"
 #include "lua/host.h"
@@ -47,6 +48,11 @@ static void usage(FILE *f)
                "  --runtime NAME      the agent's container runtime (default process)\n"
                "  --plugin-dir DIR    where runtime plugins are looked for first\n"
                "  --node-name NAME    the agent's node name (default: the host name)\n"
+               "  --node-ip IP        the node's InternalIP (default: its first non-loopback\n"
+               "                      address)\n"
+               "  --network NAME      the agent's pod network plugin: bridge (default) or host\n"
+               "  --pod-network-cidr CIDR  each node gets a /24 of it for its pods (default\n"
+               "                      10.244.0.0/16)\n"
                "  --leader-elect      run controllers and scheduler only while holding the\n"
                "                      Lease kube-system/berth-controllers (default with etcd;\n"
                "                      --no-leader-elect turns it off)\n"
@@ -84,6 +90,7 @@ typedef struct daemon_state {
     bool scheduler;
     const char *sched_config;
     berth_client *dns_client; /* the DNS server's connection to this server */
+    berth_client *boot_client; /* writes the cluster ConfigMap and kube-dns */
     berth_dns *dns;
     berth_agent *agent;        /* the local node agent; owns its client */
     berth_client *leader_client;
@@ -268,13 +275,35 @@ static int start_components(daemon_state *d)
  * that cannot start (the process runtime needs root) leaves a control plane
  * without a node rather than no server at all. Every server runs its agent:
  * it is not subject to leader election. */
-static void start_agent(daemon_state *d, const char *dir, const char *runtime,
-                        const char *plugin_dir, const char *node_name)
+/* The local pod network is up: serve DNS where pods reach this node and
+ * point the kube-dns Endpoints there. */
+static void on_network_ready(void *arg, const char *node_addr)
+{
+    daemon_state *d = arg;
+    char err[300] = "";
+    if (!d->dns)
+        return;
+    if (berth_dns_listen(d->dns, node_addr, err, sizeof err) != 0) {
+        BERTH_WARN("berthd", "pods get no cluster DNS: %s", err);
+        return;
+    }
+    BERTH_INFO("berthd", "serving cluster DNS to pods on %s:%u", node_addr,
+               berth_dns_port(d->dns));
+    berth_dns_publish(d->boot_client, NULL, node_addr, berth_dns_port(d->dns));
+}
+
+typedef struct agent_args {
+    const char *runtime, *plugin_dir, *node_name, *node_ip, *network;
+} agent_args;
+
+static void start_agent(daemon_state *d, const char *dir, const agent_args *aa)
 {
     berth_client *c = NULL;
     int err = berth_client_remote_new(d->base, &d->self, &c);
-    berth_agent_opts o = {.base = d->base, .client = c, .data_dir = dir, .runtime = runtime,
-                          .plugin_dir = plugin_dir, .node_name = node_name};
+    berth_agent_opts o = {.base = d->base, .client = c, .data_dir = dir, .runtime = aa->runtime,
+                          .plugin_dir = aa->plugin_dir, .node_name = aa->node_name,
+                          .node_ip = aa->node_ip, .network = aa->network,
+                          .network_ready = on_network_ready, .network_ready_arg = d};
     if (!err && (err = berth_agent_start(&o, &d->agent)) != 0)
         c = NULL; /* the agent freed it */
     if (err) {
@@ -417,6 +446,34 @@ static int open_store(const char *kind, const char *endpoints, const char *dir,
     return err;
 }
 
+/* What every node needs to know of the cluster, in the ConfigMap
+ * kube-system/berth-cluster (read by the node-ipam controller and the
+ * agents), and the kube-dns Service pods resolve names through. */
+static int publish_cluster(daemon_state *d, const char *pod_cidr, const char *service_cidr)
+{
+    char dns_ip[64] = "";
+    int err = berth_client_remote_new(d->base, &d->self, &d->boot_client);
+    if (err)
+        return err;
+    if (d->dns && berth_dns_default_ip(service_cidr, dns_ip, sizeof dns_ip) != 0)
+        dns_ip[0] = 0;
+    cJSON *cm = cJSON_CreateObject();
+    cJSON_AddStringToObject(cm, "apiVersion", "v1");
+    cJSON_AddStringToObject(cm, "kind", "ConfigMap");
+    cJSON *md = cJSON_AddObjectToObject(cm, "metadata");
+    cJSON_AddStringToObject(md, "name", "berth-cluster");
+    cJSON_AddStringToObject(md, "namespace", "kube-system");
+    cJSON *data = cJSON_AddObjectToObject(cm, "data");
+    cJSON_AddStringToObject(data, "podNetworkCIDR", pod_cidr);
+    cJSON_AddStringToObject(data, "serviceCIDR", service_cidr);
+    cJSON_AddStringToObject(data, "clusterDNS", dns_ip);
+    cJSON_AddStringToObject(data, "clusterDomain", "cluster.local");
+    err = berth_client_ensure(d->boot_client, cm);
+    if (!err && dns_ip[0])
+        err = berth_dns_publish(d->boot_client, dns_ip, NULL, berth_dns_port(d->dns));
+    return err;
+}
+
 static int run_server(int argc, char **argv)
 {
     const char *dir = "/var/lib/berth";
@@ -429,7 +486,8 @@ static int run_server(int argc, char **argv)
     const char *ctrl_dirs[18] = {BERTH_STOCK_CONTROLLERS};
     int nctrl_dirs = 1;
     bool controllers = true, scheduler = true, elect_set = false, agent = true;
-    const char *runtime = "process", *plugin_dir = NULL, *node_name = NULL;
+    agent_args aa = {.runtime = "process"};
+    const char *pod_cidr = "10.244.0.0/16";
     const char *sched_config = NULL;
     election_opts election = {0};
     for (int i = 2; i < argc; i++) {
@@ -442,11 +500,17 @@ static int run_server(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-agent"))
             agent = false;
         else if (!strcmp(argv[i], "--runtime") && i + 1 < argc)
-            runtime = argv[++i];
+            aa.runtime = argv[++i];
         else if (!strcmp(argv[i], "--plugin-dir") && i + 1 < argc)
-            plugin_dir = argv[++i];
+            aa.plugin_dir = argv[++i];
         else if (!strcmp(argv[i], "--node-name") && i + 1 < argc)
-            node_name = argv[++i];
+            aa.node_name = argv[++i];
+        else if (!strcmp(argv[i], "--node-ip") && i + 1 < argc)
+            aa.node_ip = argv[++i];
+        else if (!strcmp(argv[i], "--network") && i + 1 < argc)
+            aa.network = strcmp(argv[++i], "none") ? argv[i] : "";
+        else if (!strcmp(argv[i], "--pod-network-cidr") && i + 1 < argc)
+            pod_cidr = argv[++i];
         else if (!strcmp(argv[i], "--scheduler-config") && i + 1 < argc)
             sched_config = argv[++i];
         else if (!strcmp(argv[i], "--leader-elect") || !strcmp(argv[i], "--no-leader-elect")) {
@@ -565,13 +629,14 @@ static int run_server(int argc, char **argv)
              berth_api_port(d.api));
     if ((err = self_kubeconfig(&d, addr, token, ca_pem, local_socket[0] ? local_socket : NULL)) != 0 ||
         (dns && (err = start_dns(&d, dns_listen, dns_upstream)) != 0 && dns_listen) ||
+        (err = publish_cluster(&d, pod_cidr, service_cidr)) != 0 ||
         (err = start_or_campaign(&d, &election)) != 0) {
         fprintf(stderr, "berthd: cannot start the controllers and scheduler: %s\n",
                 berth_strerror(err));
         goto out;
     }
     if (agent)
-        start_agent(&d, dir, runtime, plugin_dir, node_name);
+        start_agent(&d, dir, &aa);
     explicit_bzero(token, sizeof token);
     sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
@@ -585,6 +650,7 @@ out:
     /* Every client first: each drops its calls in flight; then the store,
      * whose last write callbacks still answer clients. */
     berth_client_free(d.dns_client);
+    berth_client_free(d.boot_client);
     berth_dns_free(d.dns);
     berth_agent_free(d.agent);
     berth_client_free(d.leader_client);

@@ -31,7 +31,19 @@ typedef struct berth_dns_options {
  * cannot be bound; BERTH_EINVAL for a malformed upstream. */
 int berth_dns_start(const berth_dns_options *o, berth_dns **out, char *err, size_t errsize);
 uint16_t berth_dns_port(const berth_dns *d);
+/* Serves one more address (IPv4) on the same port: a node's pod gateway,
+ * so pods reach the DNS server. 0 when it already serves it. */
+int berth_dns_listen(berth_dns *d, const char *addr, char *err, size_t errsize);
 void berth_dns_free(berth_dns *d);
+
+/* ---- Publishing (publish.c) ---- */
+
+/* The tenth address of the service range ("10.96.0.0/12" -> 10.96.0.10),
+ * the cluster DNS address by convention. */
+int berth_dns_default_ip(const char *service_cidr, char *out, size_t len);
+/* Writes the Service kube-system/kube-dns at cluster_ip (NULL: leave it)
+ * and, when addr is set, its Endpoints: addr:port over UDP and TCP. */
+int berth_dns_publish(berth_client *c, const char *cluster_ip, const char *addr, uint16_t port);
 
 /* ---- Answering (answer.c), separate from the sockets for tests. ---- */
 

@@ -38,6 +38,7 @@ typedef struct pending {
     int upstream, tries;
     struct sockaddr_storage client; /* UDP clients */
     socklen_t client_len;
+    int client_fd;                  /* the UDP socket the query came in on */
     tcp_conn *conn;                 /* TCP clients, NULL once gone */
     struct pending *prev, *next;
     size_t len;
@@ -50,13 +51,21 @@ struct tcp_conn {
     tcp_conn *prev, *next; /* every open connection, for berth_dns_free */
 };
 
+#define MAX_LISTENERS 4
+
+/* One address served, over UDP and TCP on the same port. */
+typedef struct dns_listener {
+    int udp;
+    struct event *udp_ev;
+    struct evconnlistener *tcp;
+} dns_listener;
+
 struct berth_dns {
     struct event_base *base;
     dns_zone zone;
     char domain[DNS_MAX_NAME + 1];
-    int udp;
-    struct event *udp_ev;
-    struct evconnlistener *tcp;
+    dns_listener ls[MAX_LISTENERS];
+    int nls;
     uint16_t port;
     struct sockaddr_storage up[MAX_UPSTREAMS];
     socklen_t up_len[MAX_UPSTREAMS];
@@ -161,7 +170,7 @@ static void reply_to(berth_dns *d, pending *p, uint8_t *msg, size_t len)
     if (p->conn)
         tcp_send(p->conn, msg, len);
     else if (!p->conn && p->client_len)
-        sendto(d->udp, msg, len, 0, (struct sockaddr *)&p->client, p->client_len);
+        sendto(p->client_fd, msg, len, 0, (struct sockaddr *)&p->client, p->client_len);
 }
 
 static void fail_pending(pending *p)
@@ -226,7 +235,8 @@ static int send_upstream(pending *p)
  * cap bytes) receives an immediate answer; returns its length, or 0 when
  * the answer comes later (forwarded). */
 static size_t handle(berth_dns *d, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
-                     const struct sockaddr_storage *from, socklen_t fromlen, tcp_conn *conn)
+                     const struct sockaddr_storage *from, socklen_t fromlen, int udp_fd,
+                     tcp_conn *conn)
 {
     dns_header h;
     dns_question q;
@@ -267,6 +277,7 @@ static size_t handle(berth_dns *d, const uint8_t *msg, size_t len, uint8_t *out,
     p->fd = -1;
     p->client_id = h.id;
     p->conn = conn;
+    p->client_fd = udp_fd;
     if (from) {
         memcpy(&p->client, from, fromlen);
         p->client_len = fromlen;
@@ -300,7 +311,7 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
         ssize_t n = recvfrom(fd, in, sizeof in, 0, (struct sockaddr *)&from, &fl);
         if (n < 0)
             return;
-        size_t len = handle(d, in, (size_t)n, out, sizeof out, &from, fl, NULL);
+        size_t len = handle(d, in, (size_t)n, out, sizeof out, &from, fl, fd, NULL);
         if (len)
             sendto(fd, out, len, 0, (struct sockaddr *)&from, fl);
     }
@@ -339,7 +350,7 @@ static void on_tcp_read(struct bufferevent *bev, void *arg)
         uint8_t msg[65536], out[65535];
         evbuffer_drain(in, 2);
         evbuffer_remove(in, msg, len);
-        size_t n = handle(c->d, msg, len, out, sizeof out, NULL, 0, c);
+        size_t n = handle(c->d, msg, len, out, sizeof out, NULL, 0, -1, c);
         if (n)
             tcp_send(c, out, n);
     }
@@ -387,13 +398,91 @@ static int informer(berth_dns *d, berth_client *c, const char *kind, berth_infor
     return rc ? rc : berth_informer_start(*out);
 }
 
+/* Serves where ("ADDR:PORT"; port 0 the first time picks a free one, later
+ * listeners share the first one's port). IP_FREEBIND lets an address that
+ * comes up a moment later (a bridge's) be bound already. */
+static int listen_on(berth_dns *d, const char *where, char *err, size_t errsize)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (d->nls == MAX_LISTENERS) {
+        snprintf(err, errsize, "the DNS server already listens on %d addresses", d->nls);
+        return BERTH_ETOOLARGE;
+    }
+    if (parse_addr(where, 53, &ss, &sl) != 0) {
+        snprintf(err, errsize, "the DNS listen address '%s' is not an IP address", where);
+        return BERTH_EINVAL;
+    }
+    dns_listener *l = &d->ls[d->nls];
+    int one = 1;
+    l->udp = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (l->udp >= 0)
+        setsockopt(l->udp, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+    if (l->udp < 0 || bind(l->udp, (struct sockaddr *)&ss, sl) != 0) {
+        snprintf(err, errsize, "cannot bind the DNS server to udp %s: %s", where,
+                 strerror(errno));
+        if (l->udp >= 0)
+            close(l->udp);
+        return BERTH_EIO;
+    }
+    d->nls++; /* from here on berth_dns_free closes what it holds */
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    getsockname(l->udp, (struct sockaddr *)&bound, &bl);
+    uint16_t port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                     : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    if (!d->port)
+        d->port = port;
+    /* TCP on the same port as UDP, as resolvers expect. */
+    int tfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = htons(port);
+    else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+    if (tfd >= 0) {
+        setsockopt(tfd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+        setsockopt(tfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    }
+    if (tfd < 0 || bind(tfd, (struct sockaddr *)&ss, sl) != 0 ||
+        !(l->tcp = evconnlistener_new(d->base, on_accept, d,
+                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64, tfd))) {
+        snprintf(err, errsize, "cannot bind the DNS server to tcp %s: %s", where,
+                 strerror(errno));
+        if (tfd >= 0)
+            close(tfd);
+        return BERTH_EIO;
+    }
+    l->udp_ev = event_new(d->base, l->udp, EV_READ | EV_PERSIST, on_udp, d);
+    if (!l->udp_ev || event_add(l->udp_ev, NULL) != 0) {
+        snprintf(err, errsize, "cannot watch the DNS socket on %s", where);
+        return BERTH_ENOMEM;
+    }
+    return 0;
+}
+
+int berth_dns_listen(berth_dns *d, const char *addr, char *err, size_t errsize)
+{
+    char where[160];
+    snprintf(where, sizeof where, "%s:%u", addr, d->port);
+    for (int i = 0; i < d->nls; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        char have[INET6_ADDRSTRLEN] = "";
+        if (getsockname(d->ls[i].udp, (struct sockaddr *)&ss, &sl) == 0 &&
+            ss.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, have, sizeof have);
+        if (!strcmp(have, addr))
+            return 0; /* already served */
+    }
+    return listen_on(d, where, err, errsize);
+}
+
 int berth_dns_start(const berth_dns_options *o, berth_dns **out, char *err, size_t errsize)
 {
     berth_dns *d = calloc(1, sizeof *d);
     if (!d)
         return BERTH_ENOMEM;
     d->base = o->base;
-    d->udp = -1;
     d->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 2000;
     snprintf(d->domain, sizeof d->domain, "%s", o->domain ? o->domain : "cluster.local");
     d->zone.domain = d->domain;
@@ -404,44 +493,13 @@ int berth_dns_start(const berth_dns_options *o, berth_dns **out, char *err, size
         berth_dns_free(d);
         return rc;
     }
-    struct sockaddr_storage ss;
-    socklen_t sl;
     char where[160];
     snprintf(where, sizeof where, "%s:%u", o->addr ? o->addr : "127.0.0.1", o->port);
-    if (parse_addr(where, 53, &ss, &sl) != 0) {
-        snprintf(err, errsize, "the DNS listen address '%s' is not an IP address", where);
+    if ((rc = listen_on(d, where, err, errsize)) != 0) {
         berth_dns_free(d);
-        return BERTH_EINVAL;
+        return rc;
     }
-    d->udp = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (d->udp < 0 || bind(d->udp, (struct sockaddr *)&ss, sl) != 0) {
-        snprintf(err, errsize, "cannot bind the DNS server to udp %s: %s", where,
-                 strerror(errno));
-        berth_dns_free(d);
-        return BERTH_EIO;
-    }
-    struct sockaddr_storage bound;
-    socklen_t bl = sizeof bound;
-    getsockname(d->udp, (struct sockaddr *)&bound, &bl);
-    d->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-                                               : ((struct sockaddr_in6 *)&bound)->sin6_port);
-    /* TCP on the same port as UDP, as resolvers expect. */
-    if (ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&ss)->sin_port = htons(d->port);
-    else
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(d->port);
-    d->tcp = evconnlistener_new_bind(d->base, on_accept, d,
-                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                         LEV_OPT_CLOSE_ON_EXEC,
-                                     64, (struct sockaddr *)&ss, (int)sl);
-    if (!d->tcp) {
-        snprintf(err, errsize, "cannot bind the DNS server to tcp %s: %s", where,
-                 strerror(errno));
-        berth_dns_free(d);
-        return BERTH_EIO;
-    }
-    d->udp_ev = event_new(d->base, d->udp, EV_READ | EV_PERSIST, on_udp, d);
-    if (!d->udp_ev || event_add(d->udp_ev, NULL) != 0 ||
+    if ((rc = informer(d, o->client, "Service", &d->zone.svc)) != 0 ||
         (rc = informer(d, o->client, "Service", &d->zone.svc)) != 0 ||
         (rc = informer(d, o->client, "Endpoints", &d->zone.eps)) != 0 ||
         (rc = informer(d, o->client, "Pod", &d->zone.pods)) != 0) {
@@ -467,12 +525,15 @@ void berth_dns_free(berth_dns *d)
         pending_free(d->pend);
     while (d->conns)
         tcp_close(d->conns);
-    if (d->tcp)
-        evconnlistener_free(d->tcp);
-    if (d->udp_ev)
-        event_free(d->udp_ev);
-    if (d->udp >= 0)
-        close(d->udp);
+    for (int i = 0; i < d->nls; i++) {
+        dns_listener *l = &d->ls[i];
+        if (l->tcp)
+            evconnlistener_free(l->tcp);
+        if (l->udp_ev)
+            event_free(l->udp_ev);
+        if (l->udp >= 0)
+            close(l->udp);
+    }
     berth_informer_free(d->zone.svc);
     berth_informer_free(d->zone.eps);
     berth_informer_free(d->zone.pods);

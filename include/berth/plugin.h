@@ -303,6 +303,9 @@ typedef struct berth_net_status {
     uint32_t ready;     /* 1: pods can be set up */
     char reason[64];    /* why not, as a CamelCase word */
     char message[256];
+    /* The node's own address as its pods reach it (a bridge's address);
+     * "": the node's IP. Servers on the node (the cluster DNS) listen there. */
+    char node_addr[64];
 } berth_net_status;
 
 /* Called by list for each pod that has a network; borrowed strings. Returns

@@ -21,6 +21,31 @@ import unittest
 
 _live = []
 
+# The node address tests give the private network namespace below.
+NODE_IP = "10.77.0.1"
+
+
+def _private_network():
+    """Moves this test process (and so every berthd, pod and client it
+    starts) into a network namespace of its own, with loopback and one dummy
+    link carrying NODE_IP: bridges, routes and nftables rules of the pods'
+    network then never touch the machine's, and vanish with the process."""
+    if os.geteuid() != 0 or os.environ.get("BERTH_E2E_HOST_NETWORK"):
+        return
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    CLONE_NEWNET = 0x40000000
+    if libc.unshare(CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+    for cmd in (["ip", "link", "set", "lo", "up"],
+                ["ip", "link", "add", "berth-node0", "type", "dummy"],
+                ["ip", "addr", "add", NODE_IP + "/24", "dev", "berth-node0"],
+                ["ip", "link", "set", "berth-node0", "up"]):
+        subprocess.run(cmd, check=True)
+
+
+_private_network()
+
 
 def _build_dir():
     return os.environ.get("BERTH_BUILD_DIR") or os.path.join(
@@ -199,6 +224,38 @@ class Watch:
 
     def close(self):
         self.conn.close()
+
+
+def kill_node_leftovers(data_dir):
+    """Whatever a failed test left on a node whose data dir is data_dir:
+    container processes, their cgroups, and every mount under the dir
+    (tmpfs volumes, pods' network namespace files)."""
+    import glob
+    base = os.path.join(data_dir, "plugins", "runtime-process", "containers")
+    for d in glob.glob(base + "/*"):
+        try:
+            with open(os.path.join(d, "pids")) as f:
+                mon, _, pid = f.read().split()[:3]
+            if not os.path.exists(os.path.join(d, "exit")):
+                for p in (int(pid), int(mon)):
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except (ProcessLookupError, ValueError):
+                        pass
+        except (OSError, ValueError):
+            pass
+        cid = os.path.basename(d)
+        for ctrl in ("memory", "cpu", "pids", "unified"):
+            for cg in glob.glob("/sys/fs/cgroup/%s/berth/%s" % (ctrl, cid)):
+                try:
+                    os.rmdir(cg)
+                except OSError:
+                    pass
+    with open("/proc/mounts") as f:
+        mounts = [line.split()[1] for line in f]
+    for mnt in reversed(mounts):
+        if mnt.startswith(data_dir):
+            subprocess.call(["umount", "-l", mnt])
 
 
 def _stop_all():

@@ -55,33 +55,7 @@ class AgentTest(berth_e2e.ServerTestCase):
         self.kill_leftovers()
 
     def kill_leftovers(self):
-        """Whatever a failed test left: container processes, tmpfs mounts
-        and cgroups of this server's runtime state dir."""
-        base = os.path.join(self.server.data_dir, "plugins", "runtime-process", "containers")
-        for d in glob.glob(base + "/*"):
-            try:
-                with open(os.path.join(d, "pids")) as f:
-                    mon, _, pid = f.read().split()[:3]
-                if not os.path.exists(os.path.join(d, "exit")):
-                    for p in (int(pid), int(mon)):
-                        try:
-                            os.kill(p, signal.SIGKILL)
-                        except (ProcessLookupError, ValueError):
-                            pass
-            except (OSError, ValueError):
-                pass
-            cid = os.path.basename(d)
-            for ctrl in ("memory", "cpu", "pids", "unified"):
-                for cg in glob.glob("/sys/fs/cgroup/%s/berth/%s" % (ctrl, cid)):
-                    try:
-                        os.rmdir(cg)
-                    except OSError:
-                        pass
-        with open("/proc/mounts") as f:
-            for line in f:
-                mnt = line.split()[1]
-                if mnt.startswith(self.server.data_dir):
-                    subprocess.call(["umount", "-l", mnt])
+        berth_e2e.kill_node_leftovers(self.server.data_dir)
 
     # -- helpers --
     def create(self, obj):

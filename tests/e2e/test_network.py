@@ -1,0 +1,239 @@
+"""End to end: pod networking, Services and DNS with the bridge network
+plugin, the nftables service proxy and the process runtime (needs root).
+
+Everything runs inside the network namespace the fixture gives this test
+process (berth_e2e._private_network): the bridge, the pods' namespaces, the
+routes and the nftables tables live there, and the traffic goes between
+those addresses and loopback only. One server runs a Deployment of three
+busybox httpd pods behind a NodePort Service and a client pod; the tests
+then look at it from the node and from the client, and the last one deletes
+everything and checks nothing is left behind."""
+import glob
+import http.client
+import ipaddress
+import os
+import subprocess
+import time
+import unittest
+
+import berth_e2e
+from berth_e2e import wait_for
+
+NS = "/api/v1/namespaces/default"
+APPS = "/apis/apps/v1/namespaces/default"
+NODE = "berth-net-node"
+
+HTTPD = ("mkdir -p /www && hostname > /www/index.html && touch /tmp/ready && "
+         "exec httpd -f -p 8080 -h /www")
+
+
+def deployment(replicas):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+                         "terminationGracePeriodSeconds": 1,
+                         "containers": [{
+                             "name": "httpd", "image": "busybox",
+                             "command": ["sh", "-c", HTTPD],
+                             "ports": [{"name": "http", "containerPort": 8080}],
+                             "readinessProbe": {"exec": {"command": ["test", "-e", "/tmp/ready"]},
+                                                "periodSeconds": 1, "failureThreshold": 1}}]}}}}
+
+
+SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+           "spec": {"type": "NodePort", "selector": {"app": "web"},
+                    "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}
+
+CLIENT = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client"},
+          "spec": {"terminationGracePeriodSeconds": 1,
+                   "containers": [{"name": "sh", "image": "busybox",
+                                   "command": ["sh", "-c", "exec sleep 3600"]}]}}
+
+
+def http_get(host, port, path="/", timeout=5):
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().read().decode().strip()
+    finally:
+        conn.close()
+
+
+def run(*cmd):
+    return subprocess.run(list(cmd), capture_output=True, text=True, timeout=30)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "pod networking needs root")
+class NetworkTest(berth_e2e.ServerTestCase):
+    server_args = ("--node-name", NODE, "--node-ip", berth_e2e.NODE_IP)
+    agent = True
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        s = cls.server
+        try:
+            for path, obj in ((APPS + "/deployments", deployment(3)),
+                              (NS + "/services", SERVICE), (NS + "/pods", CLIENT)):
+                code, _, body = s.request("POST", path, obj)
+                if code != 201:
+                    raise AssertionError(body)
+            wait_for(lambda: len(cls.running_web()) == 3 and cls.phase("client") == "Running",
+                     timeout=60, what="3 web pods and the client Running")
+            wait_for(lambda: len(cls.ready_endpoints()) == 3, what="3 ready endpoints")
+        except BaseException:
+            cls.cleanup_node()
+            super().tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cleanup_node()
+        super().tearDownClass()
+        # A clean stop leaves no rules and no bridge behind.
+        tables = run("nft", "list", "tables").stdout
+        links = run("ip", "-o", "link", "show").stdout
+        assert "berth" not in tables.replace("berth-node0", ""), tables
+        assert "berth0" not in links, links
+
+    @classmethod
+    def cleanup_node(cls):
+        s = cls.server
+        for path in (APPS + "/deployments/web", NS + "/services/web", NS + "/pods/client"):
+            s.request("DELETE", path)
+        deadline = time.time() + 20
+        while time.time() < deadline and s.request("GET", NS + "/pods")[2].get("items"):
+            time.sleep(0.1)
+        berth_e2e.kill_node_leftovers(s.data_dir)
+
+    # -- helpers --
+    @classmethod
+    def pods(cls, selector="app%3Dweb"):
+        return cls.server.request("GET", NS + "/pods?labelSelector=" + selector)[2].get(
+            "items", [])
+
+    @classmethod
+    def running_web(cls):
+        return [p for p in cls.pods() if p.get("status", {}).get("phase") == "Running"
+                and not p["metadata"].get("deletionTimestamp")]
+
+    @classmethod
+    def phase(cls, name):
+        return cls.server.request("GET", NS + "/pods/" + name)[2].get("status", {}).get("phase")
+
+    @classmethod
+    def ready_endpoints(cls):
+        ep = cls.server.request("GET", NS + "/endpoints/web")[2]
+        return [a["ip"] for ss in ep.get("subsets") or [] for a in ss.get("addresses") or []]
+
+    def service(self):
+        return self.server.request("GET", NS + "/services/web")[2]
+
+    def berthctl(self, *args):
+        return subprocess.run([os.path.join(berth_e2e._build_dir(), "berthctl"),
+                               "--kubeconfig", self.server.kubeconfig] + list(args),
+                              capture_output=True, text=True, timeout=60)
+
+    def in_client(self, script):
+        out = self.berthctl("exec", "client", "--", "sh", "-c", script)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        return out.stdout
+
+    def spread(self, n, host, port):
+        counts = {}
+        for _ in range(n):
+            name = http_get(host, port)
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    # -- tests --
+    def test_pods_have_their_own_addresses_and_reach_each_other(self):
+        node = self.server.request("GET", "/api/v1/nodes/" + NODE)[2]
+        cidr = ipaddress.ip_network(node["spec"]["podCIDR"])
+        self.assertEqual(cidr.prefixlen, 24)
+        self.assertIn(cidr, ipaddress.ip_network("10.244.0.0/16").subnets(new_prefix=24))
+        web = self.running_web()
+        ips = [p["status"]["podIP"] for p in web]
+        self.assertEqual(len(set(ips)), 3, ips)
+        for ip in ips:
+            self.assertIn(ipaddress.ip_address(ip), cidr)
+        # From the client pod to each web pod, by address.
+        for p in web:
+            out = self.in_client("wget -qO- http://%s:8080/" % p["status"]["podIP"])
+            self.assertEqual(out.strip(), p["metadata"]["name"])
+
+    def test_cluster_ip_spreads_requests_over_the_backends(self):
+        ip = self.service()["spec"]["clusterIP"]
+        counts = self.spread(300, ip, 80)
+        names = {p["metadata"]["name"] for p in self.running_web()}
+        self.assertEqual(set(counts), names, counts)
+        self.assertEqual(sum(counts.values()), 300)
+
+    def test_node_port_answers_on_the_node_address(self):
+        port = self.service()["spec"]["ports"][0]["nodePort"]
+        names = {p["metadata"]["name"] for p in self.running_web()}
+        self.assertIn(http_get(berth_e2e.NODE_IP, port), names)
+
+    def test_pod_resolves_a_service_by_name(self):
+        conf = self.in_client("cat /etc/resolv.conf")
+        self.assertIn("search default.svc.cluster.local svc.cluster.local cluster.local", conf)
+        self.assertIn("options ndots:5", conf)
+        names = {p["metadata"]["name"] for p in self.running_web()}
+        out = self.in_client("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do "
+                             "wget -qO- http://web.default.svc.cluster.local; done")
+        seen = set(out.split())
+        self.assertTrue(seen and seen <= names, out)
+        self.assertGreater(len(seen), 1, "12 requests all went to one backend: %s" % out)
+        # The short name works through the search path.
+        self.assertIn(self.in_client("wget -qO- http://web").strip(), names)
+
+    def test_not_ready_pod_gets_no_new_connections(self):
+        victim = self.running_web()[0]
+        name, ip = victim["metadata"]["name"], victim["status"]["podIP"]
+        out = self.berthctl("exec", name, "--", "rm", "/tmp/ready")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        try:
+            wait_for(lambda: ip not in self.ready_endpoints(), what="%s out of the endpoints" % name)
+            time.sleep(0.5)  # the rules follow within a second
+            counts = self.spread(60, self.service()["spec"]["clusterIP"], 80)
+            self.assertNotIn(name, counts)
+            self.assertEqual(len(counts), 2, counts)
+        finally:
+            self.berthctl("exec", name, "--", "touch", "/tmp/ready")
+            wait_for(lambda: ip in self.ready_endpoints(), what="%s back in" % name)
+
+    def test_scaling_changes_the_backends(self):
+        s = self.server
+        ip = self.service()["spec"]["clusterIP"]
+        scale = lambda n: s.request("PATCH", APPS + "/deployments/web",
+                                    {"spec": {"replicas": n}},
+                                    ctype="application/merge-patch+json")
+        scale(4)
+        try:
+            wait_for(lambda: len(self.ready_endpoints()) == 4, timeout=60, what="4 endpoints")
+            t0 = time.time()
+            names = {p["metadata"]["name"] for p in self.running_web()}
+            wait_for(lambda: len(self.spread(40, ip, 80)) == 4, what="traffic to 4 pods")
+            self.assertEqual(len(names), 4)
+            print("4th backend live %.2fs after it was in the Endpoints" % (time.time() - t0))
+        finally:
+            scale(3)
+            wait_for(lambda: len(self.ready_endpoints()) == 3, what="back to 3 endpoints")
+
+    def test_zz_deleting_everything_leaves_nothing(self):
+        s = self.server
+        ip = self.service()["spec"]["clusterIP"]
+        self.cleanup_node()
+        wait_for(lambda: not self.pods("") , what="every pod gone")
+        # No veth, no pod namespace file, no address of the Service in the rules.
+        self.assertEqual(run("ip", "-o", "link", "show", "type", "veth").stdout, "")
+        self.assertEqual(glob.glob(os.path.join(
+            s.data_dir, "plugins", "network-bridge", "netns", "*")), [])
+        rules = wait_for(lambda: (lambda r: r if ip not in r else None)(
+            run("nft", "list", "table", "ip", "berth-proxy").stdout),
+            what="the Service's rules removed")
+        self.assertNotIn(ip, rules)
+
+
+if __name__ == "__main__":
+    unittest.main()
