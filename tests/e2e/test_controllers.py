@@ -275,6 +275,28 @@ class ControllersTest(berth_e2e.ServerTestCase):
         self.assertEqual(self.items("/api/v1/namespaces/scratch/configmaps"), [])
         self.assertEqual(self.items("/api/v1/namespaces/scratch/pods"), [])
 
+    # -- Node IPAM --
+    def test_nodes_get_distinct_pod_cidrs(self):
+        def node(name, pod_cidr=None):
+            spec = {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]} if pod_cidr else {}
+            self.create("/api/v1/nodes", {"apiVersion": "v1", "kind": "Node",
+                                          "metadata": {"name": name}, "spec": spec})
+        node("ipam-kept", "10.244.0.0/24")
+        node("ipam-a")
+        node("ipam-b")
+
+        def cidr(name):
+            return (self.get("/api/v1/nodes/" + name) or {}).get("spec", {}).get("podCIDR")
+        a = wait_for(lambda: cidr("ipam-a"), what="ipam-a's pod CIDR")
+        b = wait_for(lambda: cidr("ipam-b"), what="ipam-b's pod CIDR")
+        self.assertEqual(cidr("ipam-kept"), "10.244.0.0/24")
+        self.assertEqual(len({a, b, "10.244.0.0/24"}), 3)
+        for name, c in (("ipam-a", a), ("ipam-b", b)):
+            self.assertRegex(c, r"^10\.244\.\d+\.0/24$")
+            self.assertEqual(self.get("/api/v1/nodes/" + name)["spec"]["podCIDRs"], [c])
+        for name in ("ipam-kept", "ipam-a", "ipam-b"):
+            self.server.request("DELETE", "/api/v1/nodes/" + name)
+
     # -- a custom controller, and misbehaving ones --
     def test_custom_controller_runs_without_rebuild(self):
         self.create(NS + "/configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
