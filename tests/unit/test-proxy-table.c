@@ -298,7 +298,7 @@ static void run_for(struct event_base *base, int ms)
     event_base_dispatch(base);
 }
 
-static double stat(berth_svcproxy *p, const char *name)
+static double stat_of(berth_svcproxy *p, const char *name)
 {
     cJSON *s = berth_svcproxy_stats(p);
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(s, name);
@@ -398,10 +398,10 @@ BERTH_TEST(proxy_debounces_changes_and_skips_identical_tables)
                                           "'ports':[{'port':8080}]}]"));
     run_for(e.base, 100);
     CHECK_INT(e.a.calls, 2);
-    CHECK_INT(stat(e.p, "syncsSkipped"), 1);
-    CHECK_INT(stat(e.p, "syncs"), 2);
-    CHECK_INT(stat(e.p, "services"), 2);
-    CHECK_INT(stat(e.p, "backends"), 3);
+    CHECK_INT(stat_of(e.p, "syncsSkipped"), 1);
+    CHECK_INT(stat_of(e.p, "syncs"), 2);
+    CHECK_INT(stat_of(e.p, "services"), 2);
+    CHECK_INT(stat_of(e.p, "backends"), 3);
 
     push(&e.svc, "DELETED", SVC("ns", "db", "{}"));
     run_for(e.base, 100);
@@ -420,12 +420,12 @@ BERTH_TEST(proxy_waits_for_both_lists_then_applies_even_an_empty_table)
     proxy_env_start(&e);
     run_for(e.base, 60); /* the Endpoints list is retried after 100 ms */
     CHECK_INT(e.a.calls, 0);
-    CHECK_INT(stat(e.p, "synced"), 0);
+    CHECK_INT(stat_of(e.p, "synced"), 0);
     e.eps.list_err = 0;
     run_for(e.base, 300);
     CHECK_INT(e.eps.lists, 2);
     CHECK_INT(e.a.calls, 1);
-    CHECK_INT(stat(e.p, "synced"), 1);
+    CHECK_INT(stat_of(e.p, "synced"), 1);
     CHECK_INT(e.a.nservices, 0);
     CHECK_INT(e.a.generation, 1);
     proxy_env_free(&e);
@@ -440,8 +440,8 @@ BERTH_TEST(proxy_retries_a_failed_apply)
     proxy_env_start(&e);
     run_for(e.base, 100);
     CHECK_INT(e.a.calls, 1);
-    CHECK_INT(stat(e.p, "syncFailures"), 1);
-    CHECK_INT(stat(e.p, "generation"), 0);
+    CHECK_INT(stat_of(e.p, "syncFailures"), 1);
+    CHECK_INT(stat_of(e.p, "generation"), 0);
     run_for(e.base, 1200); /* the first backoff is 1 s */
     CHECK_INT(e.a.calls, 2);
     CHECK_INT(e.a.generation, 1);
