@@ -25,16 +25,10 @@
 #include "api/svcip.h"
 #include "berth/berth.h"
 #include "berth/log.h"
+#include "util/clock.h"
 
 #define MAX_URI 8192
 #define MAX_DEPTH 100
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- Connections: counted so that idle ones cannot take every fd. ---- */
 
@@ -151,7 +145,7 @@ static void req_free(api_req *r)
 void api_req_detach(api_req *r)
 {
     api_metrics_count(r->api, r->verb, r->rt.kind ? r->rt.kind->resource : "", 200,
-                      now_ns() - r->t0_ns);
+                      berth_mono_ns() - r->t0_ns);
     req_free(r);
 }
 
@@ -181,7 +175,7 @@ void api_reply(api_req *r, int code, struct evbuffer *b, const char *ctype)
     evhttp_send_reply(r->req, code, NULL, b);
     api_metrics_count(r->api, r->verb,
                       r->rt.kind ? r->rt.kind->resource : "", code,
-                      now_ns() - r->t0_ns);
+                      berth_mono_ns() - r->t0_ns);
     if (b)
         evbuffer_free(b);
     req_free(r);
@@ -439,7 +433,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     }
     r->api = a;
     r->req = req;
-    r->t0_ns = now_ns();
+    r->t0_ns = berth_mono_ns();
     r->method = evhttp_request_get_command(req);
     TAILQ_INIT(&r->q);
     r->verb = "other";

@@ -7,6 +7,7 @@
 #include "berth/errno.h"
 #include "berth/log.h"
 #include "client/leader.h"
+#include "util/clock.h"
 
 struct berth_leader {
     berth_leader_opts o;
@@ -21,13 +22,6 @@ struct berth_leader {
     char seen_renew[64];
     int64_t seen_at_ms;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* MicroTime, as Kubernetes writes it: RFC 3339 with microseconds. */
 static void micro_now(char *buf, size_t size)
@@ -102,7 +96,7 @@ static void observe(berth_leader *le, const cJSON *lease)
         strcmp(le->seen_renew, renew ? renew : "") != 0 || !le->seen_at_ms) {
         snprintf(le->seen_holder, sizeof le->seen_holder, "%s", holder ? holder : "");
         snprintf(le->seen_renew, sizeof le->seen_renew, "%s", renew ? renew : "");
-        le->seen_at_ms = mono_ms();
+        le->seen_at_ms = berth_mono_ms();
     }
 }
 
@@ -112,7 +106,7 @@ static void on_written(void *arg, const berth_reply *r)
     le->busy = false;
     if (r->err == 0) {
         observe(le, r->obj);
-        le->last_renew_ms = mono_ms();
+        le->last_renew_ms = berth_mono_ms();
         set_leading(le, true);
     } else {
         BERTH_DEBUG("leader", "%s: lease write failed: %s", le->identity,
@@ -146,7 +140,7 @@ static void on_got(void *arg, const berth_reply *r)
     const char *holder = berth_obj_str(r->obj, "spec.holderIdentity");
     bool mine = holder && strcmp(holder, le->identity) == 0;
     bool expired = !holder || !*holder ||
-                   mono_ms() - le->seen_at_ms > (int64_t)le->o.lease_seconds * 1000;
+                   berth_mono_ms() - le->seen_at_ms > (int64_t)le->o.lease_seconds * 1000;
     if (!mine && !expired) {
         set_leading(le, false);
         schedule(le, le->o.retry_ms);
@@ -163,7 +157,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     berth_leader *le = arg;
     /* Stop acting before anyone else may take over: the renew deadline is
      * shorter than the lease duration others wait out. */
-    if (le->leading && mono_ms() - le->last_renew_ms > le->o.renew_deadline_ms)
+    if (le->leading && berth_mono_ms() - le->last_renew_ms > le->o.renew_deadline_ms)
         set_leading(le, false);
     if (le->busy) {
         schedule(le, le->o.retry_ms);

@@ -15,6 +15,7 @@
 #include "berth/errno.h"
 #include "berth/object.h"
 #include "dns/dns.h"
+#include "obj/endpoints.h"
 
 #define TTL 5
 #define MAX_LABELS 8
@@ -72,11 +73,9 @@ static void dash(const char *ip, char *out, size_t size)
             *p = '-';
 }
 
-/* Calls fn for every ready address of the Endpoints ns/name with the
- * subset it is in. */
+/* Calls fn for every ready address of the Endpoints ns/name. */
 static void each_ready(reply *r, const char *ns, const char *name,
-                       void (*fn)(reply *r, const cJSON *subset, const cJSON *addr, void *arg),
-                       void *arg)
+                       void (*fn)(reply *r, const cJSON *addr, void *arg), void *arg)
 {
     const cJSON *ep = berth_informer_get(r->z->eps, ns, name);
     const cJSON *sub;
@@ -84,13 +83,12 @@ static void each_ready(reply *r, const char *ns, const char *name,
     {
         const cJSON *a;
         cJSON_ArrayForEach(a, get(sub, "addresses"))
-            fn(r, sub, a, arg);
+            fn(r, a, arg);
     }
 }
 
-static void endpoint_a(reply *r, const cJSON *sub, const cJSON *addr, void *arg)
+static void endpoint_a(reply *r, const cJSON *addr, void *arg)
 {
-    (void)sub;
     add_a(r, arg, str(addr, "ip"), false);
 }
 
@@ -98,9 +96,8 @@ typedef struct host_match {
     const char *host, *fqdn;
 } host_match;
 
-static void endpoint_host(reply *r, const cJSON *sub, const cJSON *addr, void *arg)
+static void endpoint_host(reply *r, const cJSON *addr, void *arg)
 {
-    (void)sub;
     host_match *m = arg;
     const char *ip = str(addr, "ip"), *hn = str(addr, "hostname");
     char d[64];
@@ -110,36 +107,28 @@ static void endpoint_host(reply *r, const cJSON *sub, const cJSON *addr, void *a
 }
 
 typedef struct srv_match {
-    const char *port, *proto, *svc_fqdn, *qname;
+    reply *r;
+    const char *svc_fqdn, *qname;
     bool additional;
 } srv_match;
 
-static void endpoint_srv(reply *r, const cJSON *sub, const cJSON *addr, void *arg)
+static void endpoint_srv(void *arg, const cJSON *addr, uint16_t port)
 {
     srv_match *m = arg;
-    const cJSON *p;
-    cJSON_ArrayForEach(p, get(sub, "ports"))
-    {
-        const char *pn = str(p, "name"), *pp = str(p, "protocol");
-        const cJSON *num = get(p, "port");
-        if (!pn || strcasecmp(pn, m->port) || strcasecmp(pp ? pp : "TCP", m->proto) ||
-            !cJSON_IsNumber(num))
-            continue;
-        const char *ip = str(addr, "ip"), *hn = str(addr, "hostname");
-        char host[64], target[DNS_MAX_NAME + 1];
-        if (hn && *hn)
-            snprintf(host, sizeof host, "%s", hn);
-        else
-            dash(ip ? ip : "", host, sizeof host);
-        snprintf(target, sizeof target, "%s.%s", host, m->svc_fqdn);
-        if (m->additional)
-            add_a(r, target, ip, true);
-        else if (!r->full && dns_write_srv(r->w, m->qname, TTL, 0, 100,
-                                           (uint16_t)num->valuedouble, target) == 0)
-            r->an++;
-        else
-            r->full = true;
-    }
+    reply *r = m->r;
+    const char *ip = str(addr, "ip"), *hn = str(addr, "hostname");
+    char host[64], target[DNS_MAX_NAME + 1];
+    if (hn && *hn)
+        snprintf(host, sizeof host, "%s", hn);
+    else
+        dash(ip ? ip : "", host, sizeof host);
+    snprintf(target, sizeof target, "%s.%s", host, m->svc_fqdn);
+    if (m->additional)
+        add_a(r, target, ip, true);
+    else if (!r->full && dns_write_srv(r->w, m->qname, TTL, 0, 100, port, target) == 0)
+        r->an++;
+    else
+        r->full = true;
 }
 
 /* Answers for a name that names a Service; returns the rcode. */
@@ -185,28 +174,27 @@ static int answer_service(reply *r, char **lab, int n, const char *qname)
         return r->an > before || (qt != DNS_T_A && qt != DNS_T_ANY) ? DNS_R_NOERROR
                                                                       : DNS_R_NXDOMAIN;
     }
-    if (n != 4 || lab[0][0] != '_' || lab[1][0] != '_')
+    /* SRV names a named port: "_<port>._<proto>", neither part empty. */
+    if (n != 4 || lab[0][0] != '_' || !lab[0][1] || lab[1][0] != '_')
         return DNS_R_NXDOMAIN;
     const char *port = lab[0] + 1, *proto = lab[1] + 1;
     if (headless) {
-        srv_match m = {port, proto, fqdn, qname, false};
+        srv_match m = {r, fqdn, qname, false};
         if (qt == DNS_T_SRV || qt == DNS_T_ANY) {
-            each_ready(r, ns, svc, endpoint_srv, &m);
+            const cJSON *ep = berth_informer_get(r->z->eps, ns, svc);
+            berth_endpoints_each_ready(ep, port, proto, true, endpoint_srv, &m);
             m.additional = true;
-            each_ready(r, ns, svc, endpoint_srv, &m);
+            berth_endpoints_each_ready(ep, port, proto, true, endpoint_srv, &m);
         }
         return r->an ? DNS_R_NOERROR : DNS_R_NXDOMAIN;
     }
     const cJSON *p;
     cJSON_ArrayForEach(p, get(spec, "ports"))
     {
-        const char *pn = str(p, "name"), *pp = str(p, "protocol");
-        const cJSON *num = get(p, "port");
-        if (!pn || strcasecmp(pn, port) || strcasecmp(pp ? pp : "TCP", proto) ||
-            !cJSON_IsNumber(num))
+        if (!berth_port_matches(p, port, proto, true))
             continue;
         if (qt == DNS_T_SRV || qt == DNS_T_ANY) {
-            if (dns_write_srv(r->w, qname, TTL, 0, 100, (uint16_t)num->valuedouble, fqdn) == 0)
+            if (dns_write_srv(r->w, qname, TTL, 0, 100, berth_port_number(p, "port"), fqdn) == 0)
                 r->an++;
             else
                 r->full = true;

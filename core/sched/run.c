@@ -17,12 +17,11 @@
 #include "berth/errno.h"
 #include "berth/log.h"
 #include "sched/run-int.h"
+#include "util/clock.h"
 
 int64_t sched_mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return berth_mono_ms();
 }
 
 void sched_kick(berth_scheduler *s)

@@ -111,3 +111,49 @@ void fake_client_end_watch(fake_client *f, int err)
     if (cb)
         cb(f->watch_arg, err, NULL, NULL);
 }
+
+static fake_client *route(berth_client *c, const berth_request *req)
+{
+    fake_mux *m = (fake_mux *)c;
+    for (int i = 0; i < m->n; i++)
+        if (req->kind && !strcmp(req->kind->kind, m->kinds[i]))
+            return m->to[i];
+    return NULL;
+}
+
+static int mux_request(berth_client *c, berth_verb verb, const berth_request *req,
+                       berth_reply_cb cb, void *arg)
+{
+    fake_client *f = route(c, req);
+    return f ? fake_request(&f->base, verb, req, cb, arg) : BERTH_ENOTFOUND;
+}
+
+static int mux_watch(berth_client *c, const berth_request *req, berth_watch_event_cb cb,
+                     void *arg, berth_client_watcher **out)
+{
+    fake_client *f = route(c, req);
+    return f ? fake_watch(&f->base, req, cb, arg, out) : BERTH_ENOTFOUND;
+}
+
+/* A fake's watcher is the fake itself. */
+static void mux_cancel(berth_client *c, berth_client_watcher *w)
+{
+    (void)c;
+    fake_cancel(&((fake_client *)w)->base, w);
+}
+
+static const berth_client_ops mux_ops = {sizeof(berth_client_ops), mux_request, mux_watch,
+                                         mux_cancel, fake_free};
+
+void fake_mux_init(fake_mux *m)
+{
+    *m = (fake_mux){.base.ops = &mux_ops};
+}
+
+void fake_mux_route(fake_mux *m, const char *kind, fake_client *f)
+{
+    if (m->n < FAKE_MUX_MAX) {
+        m->kinds[m->n] = kind;
+        m->to[m->n++] = f;
+    }
+}

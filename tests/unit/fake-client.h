@@ -30,4 +30,18 @@ void fake_client_push(fake_client *f, const char *type, const char *obj_json);
 /* Ends the current watch with err. */
 void fake_client_end_watch(fake_client *f, int err);
 
+/* One client over several fakes, each answering for one kind (its list and
+ * its watch), for code that runs informers on more than one kind. */
+#define FAKE_MUX_MAX 4
+typedef struct fake_mux {
+    berth_client base;
+    const char *kinds[FAKE_MUX_MAX]; /* berth_kind.kind, "Service" */
+    fake_client *to[FAKE_MUX_MAX];
+    int n;
+} fake_mux;
+
+void fake_mux_init(fake_mux *m);
+/* Sends requests and watches on kind to f; f is borrowed. */
+void fake_mux_route(fake_mux *m, const char *kind, fake_client *f);
+
 #endif
