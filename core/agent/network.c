@@ -174,13 +174,14 @@ void agent_net_configmap_changed(agent_group *g, const cJSON *cm)
 
 /* ---- The service proxy ---- */
 
-static void apply_proxy(void *arg, const berth_proxy_table *t)
+static int apply_proxy(void *arg, const berth_proxy_table *t)
 {
     agent_group *g = arg;
     int rc = berth_network_proxy_sync(g->net.plugin, t);
     if (rc)
         BERTH_WARN(AREA, "the network plugin could not program %u service ports: %s",
                    t->nservices, berth_strerror(rc));
+    return rc;
 }
 
 static bool has_proxy(berth_plugin_inst *p)
