@@ -86,8 +86,10 @@ struct in_addr berth_ipam_gateway(const berth_ipam *ip)
 
 static int in_range(const berth_ipam *ip, uint32_t a)
 {
+    if (!ip->prefix)
+        return 0;
     uint32_t size = 1u << (32 - ip->prefix);
-    return ip->prefix && a - ip->net >= 2 && a - ip->net < size - 1;
+    return a - ip->net >= 2 && a - ip->net < size - 1;
 }
 
 /* The owner recorded in one address file, without its newline. */

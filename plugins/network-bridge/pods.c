@@ -326,6 +326,11 @@ int nb_setup(void *state, const berth_net_pod *pod, berth_net_attachment *out)
         return err;
     if (!n->pod_cidr[0])
         return BERTH_EUNAVAILABLE;
+    if (!if_nametoindex(n->bridge)) {
+        NB_LOG(n, BERTH_PLOG_ERROR, "pod %s: bridge %s is missing; configure makes it again",
+               pod->pod_uid, n->bridge);
+        return BERTH_EUNAVAILABLE;
+    }
     /* A record whose namespace and link still exist is the answer; after a
      * reboot (namespaces gone) the pod is plugged again, with its address. */
     pod_record r;
