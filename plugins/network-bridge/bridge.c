@@ -24,16 +24,10 @@ int nb_nl_fail(nb *n, int err, const char *what, const char *name)
     return err == -EPERM || err == -EACCES ? BERTH_EFORBIDDEN : BERTH_EIO;
 }
 
+/* Link names obey the same rule as file names here, only shorter. */
 static int valid_ifname(const char *s)
 {
-    size_t len = s ? strlen(s) : 0;
-    if (len == 0 || len >= IF_NAMESIZE)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
-            return 0;
-    return 1;
+    return berth_ipam_owner_valid(s) && strlen(s) < IF_NAMESIZE;
 }
 
 /* Whether the link exists and is administratively up. */
@@ -218,7 +212,8 @@ static int nb_init(const berth_host *h, void **state, const void **out)
     const char *bridge = h->config(h, "bridge");
     if (bridge && !valid_ifname(bridge)) {
         h->log(h, BERTH_PLOG_ERROR,
-               "bridge name \"%s\" is not a link name: 1 to 15 of [A-Za-z0-9_.-]", bridge);
+               "bridge name \"%s\" is not a link name: 1 to 15 of [A-Za-z0-9_.-], no leading dot",
+               bridge);
         return BERTH_EINVAL;
     }
     if (strlen(h->data_dir) >= sizeof ((nb *)0)->dir) {

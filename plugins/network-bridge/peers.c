@@ -96,8 +96,10 @@ static uint32_t wanted_routes(nb *n, const berth_net_peer *peers, uint32_t count
         nb_route r;
         struct in_addr dst, via;
         int prefix;
-        if (!p->pod_cidr || !p->node_ip || (p->node_name && strcmp(p->node_name, n->node_name) == 0) ||
-            strcmp(p->pod_cidr, n->pod_cidr) == 0 || strcmp(p->node_ip, n->node_ip) == 0)
+        int self = (p->node_name && strcmp(p->node_name, n->node_name) == 0) ||
+                   (p->pod_cidr && strcmp(p->pod_cidr, n->pod_cidr) == 0) ||
+                   (p->node_ip && strcmp(p->node_ip, n->node_ip) == 0);
+        if (self || !p->pod_cidr || !p->node_ip)
             continue;
         if (strlen(p->pod_cidr) >= sizeof r.cidr || strlen(p->node_ip) >= sizeof r.via) {
             NB_LOG(n, BERTH_PLOG_WARN, "peer %s: pod CIDR %s or address %s too long; skipped",

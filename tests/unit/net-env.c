@@ -1,6 +1,7 @@
 /* Isolation and plugin loading for the network plugin tests (net-env.h). */
 #include "net-env.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -104,6 +105,18 @@ void net_env_close(net_env *e)
     if (e->base)
         event_base_free(e->base);
     memset(e, 0, sizeof *e);
+}
+
+int net_entries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
 }
 
 int net_fork_in(const char *netns_path, int (*fn)(void *arg), void *arg)

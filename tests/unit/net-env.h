@@ -27,6 +27,9 @@ typedef struct net_env {
 int net_env_open(net_env *e, const char *name, const char *bridge);
 void net_env_close(net_env *e);
 
+/* How many entries dir has, not counting dot files (temporary ones). */
+int net_entries(const char *dir);
+
 /* Forks a child that joins the network namespace at netns_path (NULL:
  * stays) and exits with fn(arg); returns its pid. */
 int net_fork_in(const char *netns_path, int (*fn)(void *arg), void *arg);

@@ -28,23 +28,11 @@ static const char *plugin_dir(const char *sub, char *buf, size_t len)
     return buf;
 }
 
-static int entries(const char *dir)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += e->d_name[0] != '.';
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static int bridge_ports(const char *bridge)
 {
     char path[128];
     snprintf(path, sizeof path, "/sys/class/net/%s/brif", bridge);
-    return entries(path);
+    return net_entries(path);
 }
 
 /* How many of the bridge's ports send frames back where they came from, so
@@ -68,13 +56,16 @@ static int hairpin_ports(const char *bridge)
     return n;
 }
 
-static void open_bridge(net_env *e)
+/* Opens the plugin with a bridge name of this test's own; 0 when it
+ * cannot (the failure is counted). */
+static int open_bridge(net_env *e)
 {
     char name[16];
     snprintf(name, sizeof name, "bt%d", (int)getpid() % 100000);
     CHECK_INT(net_env_open(e, "bridge", name), 0);
     if (e->ops)
         CHECK_INT(e->ops->size, sizeof(berth_network_ops));
+    return e->ops != NULL;
 }
 
 static int configure(net_env *e)
@@ -180,8 +171,7 @@ static int reaches(const berth_net_attachment *a, const berth_net_attachment *b)
 static void pods_reach_each_other(void *arg)
 {
     net_env e;
-    open_bridge(&e);
-    if (!e.ops)
+    if (!open_bridge(&e))
         return;
     berth_net_status st = {.size = sizeof st};
     CHECK_INT(e.ops->status(e.state, &st), 0);
@@ -231,9 +221,9 @@ static void pods_reach_each_other(void *arg)
     CHECK_INT(bridge_ports(e.bridge), 0);
     CHECK(access(a.netns_path, F_OK) < 0 && access(b.netns_path, F_OK) < 0);
     char path[512];
-    CHECK_INT(entries(plugin_dir("ipam", path, sizeof path)), 0);
-    CHECK_INT(entries(plugin_dir("pods", path, sizeof path)), 0);
-    CHECK_INT(entries(plugin_dir("netns", path, sizeof path)), 0);
+    CHECK_INT(net_entries(plugin_dir("ipam", path, sizeof path)), 0);
+    CHECK_INT(net_entries(plugin_dir("pods", path, sizeof path)), 0);
+    CHECK_INT(net_entries(plugin_dir("netns", path, sizeof path)), 0);
     listed = 0;
     CHECK_INT(e.ops->list(e.state, count_listed, &listed), 0);
     CHECK_INT(listed, 0);
@@ -253,8 +243,7 @@ BERTH_TEST(network_bridge_pods_reach_each_other) {
 static void survives_restart(void *arg)
 {
     net_env e;
-    open_bridge(&e);
-    if (!e.ops)
+    if (!open_bridge(&e))
         return;
     CHECK_INT(configure(&e), 0);
     berth_net_attachment a, b, again;
@@ -268,8 +257,7 @@ static void survives_restart(void *arg)
     CHECK_INT(bridge_ports(bridge), 2);
     CHECK(access(a.netns_path, F_OK) == 0);
 
-    open_bridge(&e);
-    if (!e.ops)
+    if (!open_bridge(&e))
         return;
     int listed = 0;
     CHECK_INT(e.ops->list(e.state, count_listed, &listed), 0);
@@ -294,8 +282,7 @@ BERTH_TEST(network_bridge_survives_restart) {
 static void teardown_after_crash(void *arg)
 {
     net_env e;
-    open_bridge(&e);
-    if (!e.ops)
+    if (!open_bridge(&e))
         return;
     CHECK_INT(configure(&e), 0);
     berth_net_attachment a;
@@ -313,7 +300,7 @@ static void teardown_after_crash(void *arg)
     CHECK_INT(e.ops->teardown(e.state, "pod-a"), 0);
     CHECK_INT(bridge_ports(e.bridge), 0);
     CHECK(access(a.netns_path, F_OK) < 0);
-    CHECK_INT(entries(plugin_dir("ipam", path, sizeof path)), 0);
+    CHECK_INT(net_entries(plugin_dir("ipam", path, sizeof path)), 0);
     berth_net_attachment bad;
     CHECK_INT(setup(&e, "a/b", &bad), BERTH_EINVAL);
     net_env_close(&e);
@@ -340,8 +327,7 @@ static const char *first_addr(const char *link, char *buf, size_t len)
 static void bridge_goes_missing(void *arg)
 {
     net_env e;
-    open_bridge(&e);
-    if (!e.ops)
+    if (!open_bridge(&e))
         return;
     CHECK_INT(configure(&e), 0);
     char buf[INET_ADDRSTRLEN], path[512];
@@ -373,8 +359,8 @@ static void bridge_goes_missing(void *arg)
     CHECK_INT(mkdir(blocker, 0700), 0);
     CHECK_INT(setup(&e, "pod-b", &a), BERTH_EIO);
     CHECK_INT(rmdir(blocker), 0);
-    CHECK_INT(entries(plugin_dir("ipam", path, sizeof path)), 0);
-    CHECK_INT(entries(plugin_dir("pods", path, sizeof path)), 0);
+    CHECK_INT(net_entries(plugin_dir("ipam", path, sizeof path)), 0);
+    CHECK_INT(net_entries(plugin_dir("pods", path, sizeof path)), 0);
     CHECK_INT(bridge_ports(e.bridge), 0);
     node.pod_cidr = "10.244.5.0/31";
     CHECK_INT(e.ops->configure(e.state, &node), BERTH_EINVAL);
@@ -426,8 +412,7 @@ static void routes_to_peers(void *arg)
     berth_nl_close(&nl);
 
     net_env e;
-    open_bridge(&e);
-    if (!e.ops)
+    if (!open_bridge(&e))
         return;
     CHECK_INT(configure(&e), 0);
     berth_net_peer peers[] = {
@@ -451,8 +436,7 @@ static void routes_to_peers(void *arg)
     CHECK_INT(setup(&e, "pod-a", &a), 0);
     net_env_close(&e);
     CHECK_INT(route_via("10.244.2.0"), addr("192.168.77.5"));
-    open_bridge(&e);
-    if (!e.ops)
+    if (!open_bridge(&e))
         return;
     CHECK_INT(e.ops->teardown(e.state, "pod-a"), 0);
     net_env_close(&e);

@@ -1,7 +1,6 @@
 /* The pod address allocator (plugins/common/ipam.c), on disk only: no
  * networking involved. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +8,7 @@
 
 #include "berth/errno.h"
 #include "common/ipam.h"
+#include "net-env.h"
 #include "test.h"
 
 static const char *ntoa(struct in_addr a)
@@ -25,18 +25,6 @@ static void open_range(berth_ipam *ip, const char *cidr)
     snprintf(dir, sizeof dir, "%s/ipam", berth_test_tmpdir());
     CHECK_INT(berth_ipam_open(ip, dir), 0);
     CHECK_INT(berth_ipam_set_range(ip, cidr), 0);
-}
-
-static int files_in(const char *dir)
-{
-    int n = 0;
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += e->d_name[0] != '.';
-    if (d)
-        closedir(d);
-    return n;
 }
 
 BERTH_TEST(ipam_parses_cidrs) {
@@ -79,7 +67,7 @@ BERTH_TEST(ipam_skips_network_gateway_and_broadcast) {
     CHECK_STR(ntoa(a), "10.244.3.4");
     CHECK_INT(berth_ipam_alloc(&ip, "pod-later", &a), BERTH_ERANGE);
     /* A failed allocation leaves no temporary file behind. */
-    CHECK_INT(files_in(ip.dir), 5);
+    CHECK_INT(net_entries(ip.dir), 5);
 }
 
 BERTH_TEST(ipam_gives_an_owner_its_address_back) {
@@ -116,7 +104,7 @@ BERTH_TEST(ipam_survives_reopen) {
         fclose(f);
     berth_ipam again;
     open_range(&again, "10.244.0.0/24");
-    CHECK_INT(files_in(again.dir), 1);
+    CHECK_INT(net_entries(again.dir), 1);
     CHECK_INT(access(tmp, F_OK), -1);
     CHECK_INT(berth_ipam_lookup(&again, "pod-b", &c), 0);
     CHECK_INT(c.s_addr, b.s_addr);
@@ -143,9 +131,9 @@ BERTH_TEST(ipam_keeps_old_range_addresses_out) {
     CHECK_INT(berth_ipam_lookup(&ip, "pod-a", &now), BERTH_ENOTFOUND);
     CHECK_INT(berth_ipam_alloc(&ip, "pod-a", &now), 0);
     CHECK_STR(ntoa(now), "10.244.7.2");
-    CHECK_INT(files_in(ip.dir), 2);
+    CHECK_INT(net_entries(ip.dir), 2);
     CHECK_INT(berth_ipam_release(&ip, "pod-a"), 0);
-    CHECK_INT(files_in(ip.dir), 0);
+    CHECK_INT(net_entries(ip.dir), 0);
     /* Going back, the old range starts clean. */
     CHECK_INT(berth_ipam_set_range(&ip, "10.244.0.0/24"), 0);
     CHECK_INT(berth_ipam_alloc(&ip, "pod-b", &now), 0);
