@@ -73,6 +73,15 @@ static int record_write(nb *n, const pod_paths *p, const pod_record *r)
     return 0;
 }
 
+/* Copies at most len - 1 bytes: a field too long for its place is cut
+ * and then fails the checks below. */
+static void take(char *dst, size_t len, const char *src)
+{
+    size_t n = strnlen(src, len - 1);
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 static int record_read(const char *path, pod_record *r)
 {
     memset(r, 0, sizeof *r);
@@ -83,11 +92,11 @@ static int record_read(const char *path, pod_record *r)
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = 0;
         if (strncmp(line, "ip=", 3) == 0)
-            snprintf(r->ip, sizeof r->ip, "%s", line + 3);
+            take(r->ip, sizeof r->ip, line + 3);
         else if (strncmp(line, "gateway=", 8) == 0)
-            snprintf(r->gateway, sizeof r->gateway, "%s", line + 8);
+            take(r->gateway, sizeof r->gateway, line + 8);
         else if (strncmp(line, "netns=", 6) == 0)
-            snprintf(r->netns, sizeof r->netns, "%s", line + 6);
+            take(r->netns, sizeof r->netns, line + 6);
     }
     fclose(f);
     struct in_addr a;

@@ -179,6 +179,7 @@ static void pods_reach_each_other(void *arg)
     CHECK_STR(st.reason, "NoPodCIDR");
     berth_net_attachment a, b, again;
     CHECK_INT(setup(&e, "pod-a", &a), BERTH_EUNAVAILABLE);
+    int fds = net_entries("/proc/self/fd");
 
     CHECK_INT(configure(&e), 0);
     CHECK_INT(configure(&e), 0); /* idempotent, nft table included */
@@ -227,6 +228,7 @@ static void pods_reach_each_other(void *arg)
     listed = 0;
     CHECK_INT(e.ops->list(e.state, count_listed, &listed), 0);
     CHECK_INT(listed, 0);
+    CHECK_INT(net_entries("/proc/self/fd"), fds);
 
     /* No pods left: fini takes the bridge and the nft table with it. */
     char bridge[16];
