@@ -48,6 +48,7 @@ void net_isolated(void (*fn)(void *arg), void *arg)
         return;
     }
     berth_test_tmpdir(); /* made here, so the harness removes it */
+    int failed_before = berth_test_failures();
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
@@ -62,7 +63,7 @@ void net_isolated(void (*fn)(void *arg), void *arg)
             _exit(1);
         }
         fn(arg);
-        exit(berth_test_failures() ? 1 : 0);
+        exit(berth_test_failures() > failed_before ? 1 : 0);
     }
     CHECK(pid > 0);
     int rc = pid > 0 ? net_wait(pid) : 0;
