@@ -94,9 +94,11 @@ static int in_pod_cidr(const char *ip)
     return (h & 0xffffff00) == net && (h & 0xff) >= 2 && (h & 0xff) <= 254;
 }
 
-static int nft_has_table(void)
+static int nft_has_table(const char *name)
 {
-    return system("nft list table ip berth-net >/dev/null 2>&1") == 0;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "nft list table ip %s >/dev/null 2>&1", name);
+    return system(cmd) == 0;
 }
 
 static int nft_missing(void)
@@ -191,7 +193,7 @@ static void pods_reach_each_other(void *arg)
     CHECK(f && fgetc(f) == '1');
     if (f)
         fclose(f);
-    CHECK(nft_missing() || nft_has_table());
+    CHECK(nft_missing() || nft_has_table("berth-net"));
 
     CHECK_INT(setup(&e, "pod-a", &a), 0);
     CHECK_INT(setup(&e, "pod-b", &b), 0);
@@ -231,12 +233,13 @@ static void pods_reach_each_other(void *arg)
     berth_proxy_table t = {.size = sizeof t, .generation = 1};
     CHECK_INT(e.ops->proxy_sync(e.state, &t), 0);
 
-    /* No pods left: fini takes the bridge and the nft table with it. */
+    /* No pods left: fini takes the bridge and the nft tables with it. */
     char bridge[16];
     snprintf(bridge, sizeof bridge, "%s", e.bridge);
     net_env_close(&e);
     CHECK_INT(if_nametoindex(bridge), 0);
-    CHECK(!nft_has_table());
+    CHECK(!nft_has_table("berth-net"));
+    CHECK(!nft_has_table("berth-proxy"));
 }
 
 BERTH_TEST(network_bridge_pods_reach_each_other) {
