@@ -36,6 +36,11 @@ void berth_test_fail(const char *file, int line, const char *fmt, ...)
     failures++;
 }
 
+int berth_test_failures(void)
+{
+    return failures;
+}
+
 const char *berth_test_tmpdir(void)
 {
     if (!tmpdir[0]) {

@@ -18,6 +18,9 @@ typedef void (*berth_test_fn)(void);
 void berth_test_register(const char *name, berth_test_fn fn);
 void berth_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* How many checks have failed so far in this process: a test that checks
+ * in a forked child reports whether the count grew there. */
+int berth_test_failures(void);
 /* A fresh empty directory for this test, removed after it; owned by the
  * harness. */
 const char *berth_test_tmpdir(void);
