@@ -162,6 +162,11 @@ static int nb_status(void *state, berth_net_status *out)
         out->ready = 1;
         /* Egress problems (masquerade, forwarding) do not stop pods. */
         snprintf(out->message, sizeof out->message, "%s", n->problem);
+        /* Pods reach the node at their gateway: the bridge's address. */
+        if (out->size >= offsetof(berth_net_status, node_addr) + sizeof out->node_addr) {
+            struct in_addr gw = berth_ipam_gateway(&n->ipam);
+            inet_ntop(AF_INET, &gw, out->node_addr, sizeof out->node_addr);
+        }
     }
     return 0;
 }

@@ -28,7 +28,7 @@ NODE_IP = "10.77.0.1"
 def _private_network():
     """Moves this test process (and so every berthd, pod and client it
     starts) into a network namespace of its own, with loopback and one dummy
-    link carrying NODE_IP: bridges, routes and nftables rules of the pods'
+    link (a veth pair) carrying NODE_IP: bridges, routes and nftables rules of the pods'
     network then never touch the machine's, and vanish with the process."""
     if os.geteuid() != 0 or os.environ.get("BERTH_E2E_HOST_NETWORK"):
         return
@@ -38,8 +38,12 @@ def _private_network():
     if libc.unshare(CLONE_NEWNET) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
     for cmd in (["ip", "link", "set", "lo", "up"],
-                ["ip", "link", "add", "berth-node0", "type", "dummy"],
+                # A veth pair stands for the node's network card (this
+                # kernel may lack dummy links).
+                ["ip", "link", "add", "berth-node0", "type", "veth", "peer", "name",
+                 "berth-node1"],
                 ["ip", "addr", "add", NODE_IP + "/24", "dev", "berth-node0"],
+                ["ip", "link", "set", "berth-node1", "up"],
                 ["ip", "link", "set", "berth-node0", "up"]):
         subprocess.run(cmd, check=True)
 

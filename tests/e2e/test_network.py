@@ -226,7 +226,8 @@ class NetworkTest(berth_e2e.ServerTestCase):
         self.cleanup_node()
         wait_for(lambda: not self.pods("") , what="every pod gone")
         # No veth, no pod namespace file, no address of the Service in the rules.
-        self.assertEqual(run("ip", "-o", "link", "show", "type", "veth").stdout, "")
+        veths = run("ip", "-o", "link", "show", "type", "veth").stdout
+        self.assertEqual([l for l in veths.splitlines() if "berth-node" not in l], [])
         self.assertEqual(glob.glob(os.path.join(
             s.data_dir, "plugins", "network-bridge", "netns", "*")), [])
         rules = wait_for(lambda: (lambda r: r if ip not in r else None)(
