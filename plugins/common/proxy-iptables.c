@@ -31,7 +31,26 @@ static void rule_start(proxy_buf *b, const berth_nproxy *p, const char *chain)
 
 static void svc_chain_name(proxy_buf *b, const berth_nproxy *p, uint32_t idx)
 {
-    buf_printf(b, "%s-S%x", p->prefix, idx);
+    char hex[12];
+    size_t i = sizeof hex;
+    do {
+        hex[--i] = "0123456789abcdef"[idx & 15];
+        idx >>= 4;
+    } while (idx);
+    buf_puts(b, p->prefix);
+    buf_puts(b, "-S");
+    buf_put(b, hex + i, sizeof hex - i);
+}
+
+/* 1/n with ten decimals, as kube-proxy writes it ("0.3333333333"). */
+static void put_probability(proxy_buf *b, uint32_t n)
+{
+    uint64_t v = (10000000000ull + n / 2) / n; /* rounded; n >= 2 */
+    char digits[11];
+    for (int i = 9; i >= 0; i--, v /= 10)
+        digits[i] = (char)('0' + v % 10);
+    buf_puts(b, "0.");
+    buf_put(b, digits, 10);
 }
 
 /* " -p tcp -m tcp --dport N" */
@@ -105,9 +124,12 @@ static void service_rules(proxy_buf *b, const berth_nproxy *p, const proxy_entry
     for (uint32_t j = 0; j < n; j++) {
         buf_puts(b, "-A ");
         svc_chain_name(b, p, idx);
-        buf_printf(b, " -p %s", proto);
-        if (j + 1 < n)
-            buf_printf(b, " -m statistic --mode random --probability %.10f", 1.0 / (n - j));
+        buf_puts(b, " -p ");
+        buf_puts(b, proto);
+        if (j + 1 < n) {
+            buf_puts(b, " -m statistic --mode random --probability ");
+            put_probability(b, n - j);
+        }
         if (s->affinity_timeout_s) {
             buf_puts(b, " -m recent --name ");
             recent_name(b, p, e, e->backends[j]);

@@ -56,17 +56,25 @@ void buf_putu(proxy_buf *b, uint64_t v)
     buf_put(b, tmp + i, sizeof tmp - i);
 }
 
+/* Formats straight into the free space; only a line that does not fit
+ * is formatted twice. */
 void buf_printf(proxy_buf *b, const char *fmt, ...)
 {
+    if (!buf_reserve(b, 256))
+        return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
-    if (n < 0 || !buf_reserve(b, (size_t)n))
+    if (n < 0)
         return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= b->cap - b->len) {
+        if (!buf_reserve(b, (size_t)n))
+            return;
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
 }
 

@@ -357,16 +357,36 @@ static int has_generation(const char *out, uint64_t gen)
     return 0;
 }
 
+/* Whether the check's output shows the applied generation: for nft, in
+ * our own table's block of `nft list chains ip` (other tables, another
+ * proxy's among them, may carry the same words). */
+static int check_passed(const berth_nproxy *p)
+{
+    FILE *f = fopen(p->check_path, "re");
+    if (!f)
+        return 0;
+    char table_line[64];
+    snprintf(table_line, sizeof table_line, "table ip %s {\n", p->name);
+    int ipt = p->backend == BERTH_NPROXY_IPTABLES, ours = ipt, found = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (!found && getline(&line, &cap, f) > 0) {
+        if (!ipt && strncmp(line, "table ", 6) == 0)
+            ours = strcmp(line, table_line) == 0;
+        found = ours && has_generation(line, p->stats.applied_generation);
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
 static void on_check_exit(int pid, int wstatus, void *arg)
 {
     berth_nproxy *p = arg;
     p->watch = NULL;
     p->busy = PROXY_IDLE;
     if (!p->dirty) {
-        char out[TOOL_OUTPUT_MAX * 4];
-        read_output(p->check_path, out, sizeof out);
-        int ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
-        if (ok && has_generation(out, p->stats.applied_generation))
+        if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 && check_passed(p))
             return;
         plog(p, BERTH_PLOG_WARN, "the rules of generation %llu are gone (flushed or deleted?); "
              "applying them again", (unsigned long long)p->stats.applied_generation);
@@ -378,7 +398,7 @@ static void on_check_exit(int pid, int wstatus, void *arg)
 
 static void start_check(berth_nproxy *p)
 {
-    const char *nft_argv[] = {p->tool, "list", "chain", "ip", p->name, "services", NULL};
+    const char *nft_argv[] = {p->tool, "list", "chains", "ip", NULL};
     const char *ipt_argv[] = {"sh", "-c", p->ipt_check, NULL};
     int pid = run(p, p->backend == BERTH_NPROXY_NFT ? nft_argv : ipt_argv, p->check_path, 1);
     if (pid < 0)

@@ -60,21 +60,29 @@ BERTH_TEST(proxy_nft_renders_the_key_pieces) {
     CHECK_INT(strlen(text), len);
     CHECK(strncmp(text, "table ip berth-proxy {}\ndelete table ip berth-proxy\n"
                         "table ip berth-proxy {\n", 74) == 0);
-    CHECK_HAS(text, "10.96.0.50 . tcp . 80 : goto svc-0");
-    CHECK_HAS(text, "numgen random mod 3 map { 0 : 10.244.1.2 . 8080, 1 : 10.244.1.3 . 8080, "
-                    "2 : 10.244.2.7 . 8081 }");
-    CHECK_HAS(text, "tcp . 30080 : goto svc-0");
+    CHECK_HAS(text, "10.96.0.50 . tcp . 80 comment \"default/web:http\" : goto lb-3");
+    CHECK_HAS(text, "10.96.0.50 . tcp . 80 . 0 : 10.244.1.2 . 8080,\n");
+    CHECK_HAS(text, "10.96.0.50 . tcp . 80 . 2 : 10.244.2.7 . 8081,\n");
+    CHECK_HAS(text, "chain lb-3 {\n\t\tmeta mark set meta mark | 0x8000 dnat ip to ip daddr . "
+                    "meta l4proto . th dport . numgen random mod 3 map @backends\n");
+    CHECK_HAS(text, "tcp . 30080 comment \"default/web:http\" : goto np-lb-3");
+    CHECK_HAS(text, "tcp . 30080 . 1 : 10.244.1.3 . 8080");
+    CHECK_HAS(text, "dnat ip to meta l4proto . th dport . numgen random mod 3 map "
+                    "@nodeport-backends\n");
     /* The Service without backends is rejected, on its VIP and NodePort. */
-    CHECK_HAS(text, "10.96.0.51 . tcp . 80 : goto reject-chain");
-    CHECK_HAS(text, "tcp . 30081 : goto reject-chain");
+    CHECK_HAS(text, "10.96.0.51 . tcp . 80 comment \"default/empty\" : goto reject-chain");
+    CHECK_HAS(text, "tcp . 30081 comment \"default/empty\" : goto reject-chain");
     CHECK_HAS(text, "meta l4proto tcp reject with tcp reset");
-    CHECK_LACKS(text, "chain svc-1 ");
+    CHECK_LACKS(text, "10.96.0.51 . tcp . 80 . 0");
     /* Affinity: 64 buckets hashed on the client address, both backends used. */
-    CHECK_HAS(text, "dnat to jhash ip saddr mod 64 seed");
+    CHECK_HAS(text, "10.96.0.52 . tcp . 443 comment \"default/sticky\" : goto sticky-64");
+    CHECK_HAS(text, "dnat ip to ip daddr . meta l4proto . th dport . jhash ip saddr mod 64 seed");
+    CHECK_INT(count(text, "10.96.0.52 . tcp . 443 . "), 64);
     CHECK_INT(count(text, " : 10.244.1.4 . 443") + count(text, " : 10.244.1.5 . 443"), 64);
     CHECK(count(text, " : 10.244.1.4 . 443") > 0 && count(text, " : 10.244.1.5 . 443") > 0);
-    CHECK_HAS(text, "meta l4proto udp dnat to 10.244.1.9:53 comment \"kube-system/dns:dns\"");
-    CHECK_HAS(text, "vmap @service-ips comment \"berth-gen-42\"");
+    CHECK_HAS(text, "10.96.0.10 . udp . 53 comment \"kube-system/dns:dns\" : goto lb-1");
+    CHECK_HAS(text, "10.96.0.10 . udp . 53 . 0 : 10.244.1.9 . 53");
+    CHECK_HAS(text, "chain services {\n\t\tcomment \"berth-gen-42\"\n");
     CHECK_HAS(text, "fib daddr type local ip daddr != 127.0.0.0/8 jump nodeports");
     CHECK_HAS(text, "ip saddr 10.244.0.0/16 meta mark set meta mark & 0xffff3fff masquerade");
     CHECK_HAS(text, "type nat hook output priority -100;");
@@ -150,11 +158,11 @@ BERTH_TEST(proxy_skips_invalid_and_duplicate_entries) {
         CHECK_LACKS(text, "10.244.1.256");
         CHECK_LACKS(text, "10.244.1.7");
         CHECK_LACKS(text, ipt ? " -s " : "ip saddr"); /* no CIDR: no pod rule */
-        CHECK_INT(count(text, "10.96.0.62"), 1);
-        CHECK_INT(count(text, "30062"), ipt ? 2 : 1);
-        CHECK_HAS(text, ipt ? "10.244.1.8:9000" : "dnat to 10.244.1.8:9000");
+        CHECK_INT(count(text, "10.96.0.62"), ipt ? 1 : 2); /* nft: its VIP and its slot */
+        CHECK_INT(count(text, "30062"), 2);
+        CHECK_HAS(text, ipt ? "10.244.1.8:9000" : "10.96.0.62 . tcp . 80 . 0 : 10.244.1.8 . 9000");
         CHECK_HAS(text, ipt ? "-d 10.96.0.64/32 -p sctp -m sctp --dport 81 -j REJECT"
-                            : "10.96.0.64 . sctp . 81 : goto reject-chain");
+                            : "10.96.0.64 . sctp . 81 comment \"/\" : goto reject-chain");
         if (!ipt || proxy_have_tool("iptables-restore"))
             CHECK_INT(proxy_try_rules(text, ipt), 0);
         free(text);
@@ -231,7 +239,7 @@ BERTH_TEST(proxy_renders_a_large_table_fast) {
         CHECK(text != NULL);
         CHECK(ms < 500); /* about 1 ms in a release build */
         if (text && !ipt)
-            CHECK_INT(count(text, "numgen random mod 10 map"), 1000);
+            CHECK_INT(count(text, ": goto lb-10"), 1000);
         free(text);
         berth_nproxy_free(p);
     }
