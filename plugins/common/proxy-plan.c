@@ -201,14 +201,12 @@ enum { WARN_LIMIT = 5 };
 __attribute__((format(printf, 3, 4))) static void skip(const berth_nproxy *p, proxy_plan *plan,
                                                       const char *fmt, ...)
 {
-    if (plan->skipped++ >= WARN_LIMIT || !p->host || !p->host->log)
+    if (plan->skipped++ >= WARN_LIMIT)
         return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    proxy_vlog(p, BERTH_PLOG_WARN, fmt, ap);
     va_end(ap);
-    p->host->log(p->host, BERTH_PLOG_WARN, "proxy %s: %s", p->name, msg);
 }
 
 static const char *str(const char *s)
@@ -291,9 +289,8 @@ int proxy_plan_build(const berth_nproxy *p, const berth_proxy_table *t, proxy_pl
     }
     free(vips.slots);
     free(nodeports.slots);
-    if (plan->skipped > WARN_LIMIT && p->host && p->host->log)
-        p->host->log(p->host, BERTH_PLOG_WARN, "proxy %s: %u invalid or duplicate entries in all",
-                     p->name, plan->skipped);
+    if (plan->skipped > WARN_LIMIT)
+        proxy_log(p, BERTH_PLOG_WARN, "%u invalid or duplicate entries in all", plan->skipped);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #ifndef BERTH_PLUGINS_COMMON_PROXY_RENDER_H
 #define BERTH_PLUGINS_COMMON_PROXY_RENDER_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,11 @@ struct berth_nproxy {
     uint32_t ipt_hwm;
     berth_nproxy_stats stats;
 };
+
+/* One line in the host's log, "proxy NAME: ..."; nothing without a host. */
+void proxy_vlog(const berth_nproxy *p, int level, const char *fmt, va_list ap);
+void proxy_log(const berth_nproxy *p, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- The text buffer: one allocation, doubled as needed ---- */
 

@@ -28,17 +28,21 @@
 #define BACKOFF_MAX_MS 10000u
 #define TOOL_OUTPUT_MAX 1024
 
-__attribute__((format(printf, 3, 4))) static void plog(const berth_nproxy *p, int level,
-                                                      const char *fmt, ...)
+void proxy_vlog(const berth_nproxy *p, int level, const char *fmt, va_list ap)
 {
     if (!p->host || !p->host->log)
         return;
     char msg[1536];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    p->host->log(p->host, level, "proxy %s: %s", p->name, msg);
+}
+
+void proxy_log(const berth_nproxy *p, int level, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    proxy_vlog(p, level, fmt, ap);
     va_end(ap);
-    p->host->log(p->host, level, "proxy %s: %s", p->name, msg);
 }
 
 static int64_t mono_ns(void)
@@ -66,10 +70,11 @@ static int find_tool(const char *name, char *out, size_t n)
     return 0;
 }
 
+/* A letter first: nft reads a leading digit or dash as something else. */
 static int valid_name(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > PROXY_NAME_MAX)
+    if (n == 0 || n > PROXY_NAME_MAX || s[0] < 'a' || s[0] > 'z')
         return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
@@ -93,7 +98,7 @@ static int choose_backend(berth_nproxy *p, berth_nproxy_backend want)
         p->backend = BERTH_NPROXY_NFT;
         return 0;
     }
-    plog(p, BERTH_PLOG_ERROR, "neither nft nor iptables-restore is installed");
+    proxy_log(p, BERTH_PLOG_ERROR, "neither nft nor iptables-restore is installed");
     return BERTH_ENOTFOUND;
 }
 
@@ -108,20 +113,20 @@ int berth_nproxy_new(const berth_nproxy_opts *o, berth_nproxy **out)
     if (!o || !out)
         return BERTH_EINVAL;
     const char *name = o->name ? o->name : DEFAULT_NAME;
+    const berth_host *h = o->host;
+    if (h && (h->size < BERTH_HOST_V1_SIZE || !h->data_dir))
+        return BERTH_EINVAL; /* not a host table this code can use */
+    if (!valid_name(name)) {
+        if (h)
+            h->log(h, BERTH_PLOG_ERROR, "proxy: name \"%.40s\" must be a letter and up to %d "
+                   "more of [a-z0-9-]", name, PROXY_NAME_MAX - 1);
+        return BERTH_EINVAL;
+    }
     berth_nproxy *p = calloc(1, sizeof *p);
     if (!p)
         return BERTH_ENOMEM;
-    p->host = o->host;
-    snprintf(p->name, sizeof p->name, "%s", valid_name(name) ? name : "?");
-    if (!valid_name(name) || (o->host && (o->host->size < BERTH_HOST_V1_SIZE ||
-                                          !o->host->data_dir))) {
-        if (o->host && o->host->log)
-            o->host->log(o->host, BERTH_PLOG_ERROR,
-                         "proxy: name \"%.40s\" must be 1 to %d of [a-z0-9-]", name,
-                         PROXY_NAME_MAX);
-        free(p);
-        return BERTH_EINVAL;
-    }
+    p->host = h;
+    snprintf(p->name, sizeof p->name, "%s", name);
     for (size_t i = 0; name[i]; i++)
         p->prefix[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 'a' + 'A' : name[i]);
     p->repair_ms = o->repair_ms ? o->repair_ms : DEFAULT_REPAIR_MS;
@@ -149,7 +154,7 @@ int berth_nproxy_set_cluster_cidr(berth_nproxy *p, const char *cidr)
     if (!p)
         return BERTH_EINVAL;
     if (!proxy_valid_cidr(cidr) || (cidr && strlen(cidr) >= sizeof p->cidr)) {
-        plog(p, BERTH_PLOG_ERROR, "cluster CIDR \"%.40s\" is not an IPv4 a.b.c.d/len range",
+        proxy_log(p, BERTH_PLOG_ERROR, "cluster CIDR \"%.40s\" is not an IPv4 a.b.c.d/len range",
              cidr);
         return BERTH_EINVAL;
     }
@@ -247,6 +252,24 @@ static int run(berth_nproxy *p, const char *const *argv, const char *path, int t
     return err < 0 ? err : pid;
 }
 
+/* The one child in flight: done runs from the loop when it exits (at once
+ * if the host cannot watch it). 0 or the spawn error. */
+static int run_watched(berth_nproxy *p, const char *const *argv, const char *path,
+                       int to_stdout, int busy, berth_host_child_fn done)
+{
+    int pid = run(p, argv, path, to_stdout);
+    if (pid < 0)
+        return pid;
+    p->busy = busy;
+    p->pid = pid;
+    if (p->host->child_watch(p->host, pid, done, p, &p->watch) < 0) {
+        int status = 0;
+        waitpid(pid, &status, 0);
+        done(pid, status, p);
+    }
+    return 0;
+}
+
 static int wait_exit(int pid)
 {
     int status = 0;
@@ -272,7 +295,7 @@ static void apply_failed(berth_nproxy *p, const char *why)
     p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (p->backoff_ms > BACKOFF_MAX_MS)
         p->backoff_ms = BACKOFF_MAX_MS;
-    plog(p, BERTH_PLOG_ERROR, "applying generation %llu failed: %s; retrying in %u ms",
+    proxy_log(p, BERTH_PLOG_ERROR, "applying generation %llu failed: %s; retrying in %u ms",
          (unsigned long long)p->flight_gen, why, p->backoff_ms);
     if (p->host->timer_start(p->host, p->backoff_ms, on_retry, p, &p->retry_timer) < 0)
         p->retry_timer = NULL;
@@ -292,7 +315,7 @@ static void on_apply_exit(int pid, int wstatus, void *arg)
         p->backoff_ms = 0;
         if (!p->dirty)
             p->ipt_hwm = p->flight_chains;
-        plog(p, BERTH_PLOG_DEBUG, "generation %llu live after %lld ms",
+        proxy_log(p, BERTH_PLOG_DEBUG, "generation %llu live after %lld ms",
              (unsigned long long)p->flight_gen, (long long)(p->stats.last_apply_ns / 1000000));
         kick(p);
         return;
@@ -322,19 +345,11 @@ static void start_apply(berth_nproxy *p)
     const char *nft_argv[] = {p->tool, "-f", p->rules_path, NULL};
     const char *ipt_argv[] = {"sh", "-c", p->ipt_apply, "sh", p->rules_path, NULL};
     p->flight_start_ns = mono_ns();
-    int pid = run(p, p->backend == BERTH_NPROXY_NFT ? nft_argv : ipt_argv, p->err_path, 0);
-    if (pid < 0) {
-        apply_failed(p, pid == BERTH_ENOTFOUND ? "the tool is not installed"
+    err = run_watched(p, p->backend == BERTH_NPROXY_NFT ? nft_argv : ipt_argv, p->err_path, 0,
+                      PROXY_APPLYING, on_apply_exit);
+    if (err < 0)
+        apply_failed(p, err == BERTH_ENOTFOUND ? "the tool is not installed"
                                                : "the tool could not be started");
-        return;
-    }
-    p->busy = PROXY_APPLYING;
-    p->pid = pid;
-    if (p->host->child_watch(p->host, pid, on_apply_exit, p, &p->watch) < 0) {
-        int status = 0;
-        waitpid(pid, &status, 0);
-        on_apply_exit(pid, status, p);
-    }
 }
 
 /* Starts the apply of the newest text when nothing else runs. */
@@ -388,7 +403,7 @@ static void on_check_exit(int pid, int wstatus, void *arg)
     if (!p->dirty) {
         if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 && check_passed(p))
             return;
-        plog(p, BERTH_PLOG_WARN, "the rules of generation %llu are gone (flushed or deleted?); "
+        proxy_log(p, BERTH_PLOG_WARN, "the rules of generation %llu are gone (flushed or deleted?); "
              "applying them again", (unsigned long long)p->stats.applied_generation);
         p->stats.repairs++;
         p->dirty = 1;
@@ -400,16 +415,9 @@ static void start_check(berth_nproxy *p)
 {
     const char *nft_argv[] = {p->tool, "list", "chains", "ip", NULL};
     const char *ipt_argv[] = {"sh", "-c", p->ipt_check, NULL};
-    int pid = run(p, p->backend == BERTH_NPROXY_NFT ? nft_argv : ipt_argv, p->check_path, 1);
-    if (pid < 0)
-        return; /* the next round tries again */
-    p->busy = PROXY_CHECKING;
-    p->pid = pid;
-    if (p->host->child_watch(p->host, pid, on_check_exit, p, &p->watch) < 0) {
-        int status = 0;
-        waitpid(pid, &status, 0);
-        on_check_exit(pid, status, p);
-    }
+    /* On a spawn failure the next round tries again. */
+    run_watched(p, p->backend == BERTH_NPROXY_NFT ? nft_argv : ipt_argv, p->check_path, 1,
+                PROXY_CHECKING, on_check_exit);
 }
 
 static void on_repair_timer(void *arg)
@@ -418,7 +426,11 @@ static void on_repair_timer(void *arg)
     p->repair_timer = NULL;
     if (p->host->timer_start(p->host, p->repair_ms, on_repair_timer, p, &p->repair_timer) < 0)
         p->repair_timer = NULL;
-    if (p->busy == PROXY_IDLE && !p->dirty && !p->retry_timer && p->stats.applies > 0)
+    if (p->busy != PROXY_IDLE || p->retry_timer)
+        return;
+    if (p->dirty)
+        kick(p); /* an apply that could not even schedule its retry */
+    else if (p->stats.applies > 0)
         start_check(p);
 }
 
@@ -480,7 +492,7 @@ void berth_nproxy_free(berth_nproxy *p)
         /* nft fails on a table that is not there: only worth a word when
          * rules were applied. */
         if (code != 0 && p->stats.applies > 0)
-            plog(p, BERTH_PLOG_WARN, "removing the rules failed (exit %d)", code);
+            proxy_log(p, BERTH_PLOG_WARN, "removing the rules failed (exit %d)", code);
         unlink(p->rules_path);
         unlink(p->err_path);
         unlink(p->check_path);

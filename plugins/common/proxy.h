@@ -23,8 +23,8 @@ typedef struct berth_nproxy_opts {
     const berth_host *host;   /* the plugin's host table (spawn, timers, log);
                                * NULL makes a proxy that only renders (tests,
                                * benchmarks): its sync fails with BERTH_EINVAL */
-    const char *name;         /* the nft table / iptables chain prefix, [a-z0-9-],
-                               * at most 16 bytes; NULL: "berth-proxy" */
+    const char *name;         /* the nft table / iptables chain prefix: a letter,
+                               * then [a-z0-9-], at most 16 bytes; NULL: "berth-proxy" */
     const char *cluster_cidr; /* pod traffic to a Service from this range is masqueraded,
                                * so replies from a backend on the same bridge come back
                                * through the node; NULL: none */

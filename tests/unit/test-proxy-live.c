@@ -282,20 +282,24 @@ static int exercise(void *arg)
     return child_failures ? 1 : 0;
 }
 
+/* 1 (with a word on stderr) when this machine cannot run the test. */
+static int cannot_run(int iptables)
+{
+    if (geteuid() == 0 && proxy_have_tool("nft") &&
+        (!iptables || proxy_have_tool("iptables-restore")))
+        return 0;
+    fprintf(stderr, "skipped: needs root, nft%s\n", iptables ? " and iptables-restore" : "");
+    return 1;
+}
+
 BERTH_TEST(proxy_nft_spreads_rejects_repairs_and_removes) {
-    if (geteuid() != 0 || !proxy_have_tool("nft")) {
-        fprintf(stderr, "skipped: needs root and nft\n");
-        return;
-    }
-    CHECK_INT(proxy_in_netns(exercise, (void *)(intptr_t)BERTH_NPROXY_NFT), 0);
+    if (!cannot_run(0))
+        CHECK_INT(proxy_in_netns(exercise, (void *)(intptr_t)BERTH_NPROXY_NFT), 0);
 }
 
 BERTH_TEST(proxy_iptables_spreads_rejects_repairs_and_removes) {
-    if (geteuid() != 0 || !proxy_have_tool("iptables-restore") || !proxy_have_tool("nft")) {
-        fprintf(stderr, "skipped: needs root, iptables-restore and nft\n");
-        return;
-    }
-    CHECK_INT(proxy_in_netns(exercise, (void *)(intptr_t)BERTH_NPROXY_IPTABLES), 0);
+    if (!cannot_run(1))
+        CHECK_INT(proxy_in_netns(exercise, (void *)(intptr_t)BERTH_NPROXY_IPTABLES), 0);
 }
 
 /* The figures docs/proxy.md quotes: apply 1,000 Services x 10 endpoints,
@@ -328,11 +332,8 @@ static int large(void *arg)
 }
 
 BERTH_TEST(proxy_applies_a_large_table) {
-    if (geteuid() != 0 || !proxy_have_tool("nft")) {
-        fprintf(stderr, "skipped: needs root and nft\n");
-        return;
-    }
-    CHECK_INT(proxy_in_netns(large, (void *)(intptr_t)BERTH_NPROXY_NFT), 0);
-    if (proxy_have_tool("iptables-restore"))
+    if (!cannot_run(0))
+        CHECK_INT(proxy_in_netns(large, (void *)(intptr_t)BERTH_NPROXY_NFT), 0);
+    if (!cannot_run(1))
         CHECK_INT(proxy_in_netns(large, (void *)(intptr_t)BERTH_NPROXY_IPTABLES), 0);
 }

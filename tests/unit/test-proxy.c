@@ -189,7 +189,8 @@ BERTH_TEST(proxy_renders_a_valid_empty_table) {
 }
 
 BERTH_TEST(proxy_refuses_bad_names_and_ranges) {
-    const char *bad_names[] = {"", "Berth", "berth proxy", "a-name-far-too-long", "x;y"};
+    const char *bad_names[] = {"", "Berth", "berth proxy", "a-name-far-too-long", "x;y",
+                               "1proxy", "-proxy"};
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
         berth_nproxy_opts o = {.name = bad_names[i], .backend = BERTH_NPROXY_NFT};
         berth_nproxy *p = NULL;
