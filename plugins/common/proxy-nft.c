@@ -24,9 +24,11 @@
 
 #include "common/proxy-render.h"
 
-/* Buckets for ClientIP affinity: enough that one backend more or less
- * moves few clients (see sticky_backend). */
-#define AFFINITY_MIN_BUCKETS 64u
+/* Buckets for ClientIP affinity: a power of two, at least 8 a backend, so
+ * that the count (and so every client's bucket) stays the same while the
+ * number of backends moves within a band; up to 32 backends it is always
+ * 256. See sticky_backend. */
+#define AFFINITY_MIN_BUCKETS 256u
 #define AFFINITY_MAX_BUCKETS 8192u
 #define AFFINITY_SEED "0x62657274"
 
@@ -36,9 +38,10 @@ static const char *const chain_prefix[] = {"lb-", "sticky-", "np-lb-", "np-stick
 
 static uint32_t buckets(const proxy_entry *e)
 {
-    uint32_t n = e->nbackends * 8;
-    return n < AFFINITY_MIN_BUCKETS ? AFFINITY_MIN_BUCKETS
-                                    : n > AFFINITY_MAX_BUCKETS ? AFFINITY_MAX_BUCKETS : n;
+    uint32_t n = AFFINITY_MIN_BUCKETS;
+    while (n < AFFINITY_MAX_BUCKETS && n < e->nbackends * 8)
+        n *= 2;
+    return n < e->nbackends ? e->nbackends : n; /* every backend has a chance */
 }
 
 static int sticky(const proxy_entry *e)
@@ -79,20 +82,21 @@ static uint64_t backend_hash(const berth_proxy_backend *bk)
  * long as that backend is ready, across every re-render of the table (a
  * set of remembered clients would be emptied by each atomic replace), and
  * when a backend comes or goes only the clients of the buckets it wins or
- * loses move. The cost: stickiness does not expire after
- * affinity_timeout_s; it lasts while the backend set allows it. */
-static const berth_proxy_backend *sticky_backend(const proxy_entry *e, uint32_t bucket)
+ * loses move (all move when the bucket count changes band, see buckets).
+ * The cost: stickiness does not expire after affinity_timeout_s; it lasts
+ * while the backend set allows it. */
+static uint32_t sticky_backend(const uint64_t *hashes, uint32_t n, uint32_t bucket)
 {
     uint32_t best = 0;
     uint64_t best_score = 0;
-    for (uint32_t j = 0; j < e->nbackends; j++) {
-        uint64_t score = mix64(backend_hash(e->backends[j]) ^ (bucket * 0x9e3779b97f4a7c15ull));
+    for (uint32_t j = 0; j < n; j++) {
+        uint64_t score = mix64(hashes[j] ^ (bucket * 0x9e3779b97f4a7c15ull));
         if (j == 0 || score > best_score) {
             best = j;
             best_score = score;
         }
     }
-    return e->backends[best];
+    return best;
 }
 
 /* "VIP . proto . port . " or "proto . nodeport . ": an entry's key prefix. */
@@ -163,8 +167,19 @@ static void backend_map(proxy_buf *b, const proxy_plan *plan, int nodeport)
         const proxy_entry *e = &plan->entries[i];
         if (!e->nbackends || (nodeport && !e->node_port))
             continue;
+        uint64_t *hashes = NULL;
+        if (sticky(e)) {
+            hashes = malloc(e->nbackends * sizeof *hashes);
+            if (!hashes) {
+                b->oom = 1;
+                return;
+            }
+            for (uint32_t j = 0; j < e->nbackends; j++)
+                hashes[j] = backend_hash(e->backends[j]);
+        }
         for (uint32_t k = 0, n = slots(e); k < n; k++) {
-            const berth_proxy_backend *bk = sticky(e) ? sticky_backend(e, k) : e->backends[k];
+            const berth_proxy_backend *bk =
+                e->backends[hashes ? sticky_backend(hashes, e->nbackends, k) : k];
             elements_sep(b, &first);
             put_key(b, e, nodeport);
             buf_puts(b, " . ");
@@ -174,6 +189,7 @@ static void backend_map(proxy_buf *b, const proxy_plan *plan, int nodeport)
             buf_puts(b, " . ");
             buf_putu(b, bk->port);
         }
+        free(hashes);
     }
     buf_puts(b, first ? "\t}\n" : " }\n\t}\n");
 }

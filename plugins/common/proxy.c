@@ -154,8 +154,8 @@ int berth_nproxy_set_cluster_cidr(berth_nproxy *p, const char *cidr)
     if (!p)
         return BERTH_EINVAL;
     if (!proxy_valid_cidr(cidr) || (cidr && strlen(cidr) >= sizeof p->cidr)) {
-        proxy_log(p, BERTH_PLOG_ERROR, "cluster CIDR \"%.40s\" is not an IPv4 a.b.c.d/len range",
-             cidr);
+        proxy_log(p, BERTH_PLOG_ERROR, "cluster CIDR \"%.40s\" is not an IPv4 a.b.c.d/len "
+                  "range", cidr);
         return BERTH_EINVAL;
     }
     snprintf(p->cidr, sizeof p->cidr, "%s", cidr ? cidr : "");
@@ -296,7 +296,7 @@ static void apply_failed(berth_nproxy *p, const char *why)
     if (p->backoff_ms > BACKOFF_MAX_MS)
         p->backoff_ms = BACKOFF_MAX_MS;
     proxy_log(p, BERTH_PLOG_ERROR, "applying generation %llu failed: %s; retrying in %u ms",
-         (unsigned long long)p->flight_gen, why, p->backoff_ms);
+              (unsigned long long)p->flight_gen, why, p->backoff_ms);
     if (p->host->timer_start(p->host, p->backoff_ms, on_retry, p, &p->retry_timer) < 0)
         p->retry_timer = NULL;
 }
@@ -316,7 +316,7 @@ static void on_apply_exit(int pid, int wstatus, void *arg)
         if (!p->dirty)
             p->ipt_hwm = p->flight_chains;
         proxy_log(p, BERTH_PLOG_DEBUG, "generation %llu live after %lld ms",
-             (unsigned long long)p->flight_gen, (long long)(p->stats.last_apply_ns / 1000000));
+                  (unsigned long long)p->flight_gen, (long long)(p->stats.last_apply_ns / 1000000));
         kick(p);
         return;
     }
@@ -403,8 +403,9 @@ static void on_check_exit(int pid, int wstatus, void *arg)
     if (!p->dirty) {
         if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 && check_passed(p))
             return;
-        proxy_log(p, BERTH_PLOG_WARN, "the rules of generation %llu are gone (flushed or deleted?); "
-             "applying them again", (unsigned long long)p->stats.applied_generation);
+        proxy_log(p, BERTH_PLOG_WARN,
+                  "the rules of generation %llu are gone (flushed or deleted?); applying them "
+                  "again", (unsigned long long)p->stats.applied_generation);
         p->stats.repairs++;
         p->dirty = 1;
     }

@@ -54,11 +54,13 @@ int berth_nproxy_set_cluster_cidr(berth_nproxy *p, const char *cidr);
 int berth_nproxy_sync(berth_nproxy *p, const berth_proxy_table *t);
 /* Removes exactly the proxy's own rules (synchronously) and frees p. */
 void berth_nproxy_free(berth_nproxy *p);
+/* Copies p's counters into out. */
 void berth_nproxy_get_stats(const berth_nproxy *p, berth_nproxy_stats *out);
 
-/* The text one table renders to, for tests and the benchmark: malloc'd,
- * NUL-terminated; *len gets its length. gen is written into a comment that
- * the repair check looks for. */
+/* The text t renders to with p's backend, for tests and benchmarks:
+ * malloc'd, NUL-terminated, *len (when len is not NULL) gets its length;
+ * NULL when out of memory. t->generation goes into the comment the repair
+ * check looks for. */
 char *berth_nproxy_render(const berth_nproxy *p, const berth_proxy_table *t, size_t *len);
 
 #endif

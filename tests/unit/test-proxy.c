@@ -2,6 +2,7 @@
  * machine: the key pieces of the nft and iptables texts, the entries that
  * must be left out, and (in a throwaway network namespace) that the tools
  * accept what is rendered. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,11 +75,11 @@ BERTH_TEST(proxy_nft_renders_the_key_pieces) {
     CHECK_HAS(text, "tcp . 30081 comment \"default/empty\" : goto reject-chain");
     CHECK_HAS(text, "meta l4proto tcp reject with tcp reset");
     CHECK_LACKS(text, "10.96.0.51 . tcp . 80 . 0");
-    /* Affinity: 64 buckets hashed on the client address, both backends used. */
-    CHECK_HAS(text, "10.96.0.52 . tcp . 443 comment \"default/sticky\" : goto sticky-64");
-    CHECK_HAS(text, "dnat ip to ip daddr . meta l4proto . th dport . jhash ip saddr mod 64 seed");
-    CHECK_INT(count(text, "10.96.0.52 . tcp . 443 . "), 64);
-    CHECK_INT(count(text, " : 10.244.1.4 . 443") + count(text, " : 10.244.1.5 . 443"), 64);
+    /* Affinity: 256 buckets hashed on the client address, both backends used. */
+    CHECK_HAS(text, "10.96.0.52 . tcp . 443 comment \"default/sticky\" : goto sticky-256");
+    CHECK_HAS(text, "dnat ip to ip daddr . meta l4proto . th dport . jhash ip saddr mod 256 seed");
+    CHECK_INT(count(text, "10.96.0.52 . tcp . 443 . "), 256);
+    CHECK_INT(count(text, " : 10.244.1.4 . 443") + count(text, " : 10.244.1.5 . 443"), 256);
     CHECK(count(text, " : 10.244.1.4 . 443") > 0 && count(text, " : 10.244.1.5 . 443") > 0);
     CHECK_HAS(text, "10.96.0.10 . udp . 53 comment \"kube-system/dns:dns\" : goto lb-1");
     CHECK_HAS(text, "10.96.0.10 . udp . 53 . 0 : 10.244.1.9 . 53");
@@ -88,6 +89,51 @@ BERTH_TEST(proxy_nft_renders_the_key_pieces) {
     CHECK_HAS(text, "type nat hook output priority -100;");
     CHECK_INT(proxy_try_rules(text, 0), 0);
     free(text);
+    berth_nproxy_free(p);
+}
+
+/* The backend bucket k of the Service 10.96.0.70:80 maps to, into out. */
+static void bucket_backend(const char *text, int k, char *out, size_t n)
+{
+    char key[64];
+    snprintf(key, sizeof key, "10.96.0.70 . tcp . 80 . %d : ", k);
+    const char *at = strstr(text, key);
+    out[0] = 0;
+    if (!at)
+        return;
+    at += strlen(key);
+    int len = (int)strcspn(at, ",}"); /* the next element, or the end of the list */
+    while (len > 0 && at[len - 1] == ' ')
+        len--;
+    snprintf(out, n, "%.*s", len, at);
+}
+
+BERTH_TEST(proxy_affinity_keeps_clients_when_a_backend_leaves) {
+    const berth_proxy_backend three[] = {
+        {"10.244.1.1", 80}, {"10.244.1.2", 80}, {"10.244.1.3", 80}};
+    berth_proxy_service svc = {"a", "s", "", "10.96.0.70", 80, 0, BERTH_PROTO_TCP, 60, three, 3};
+    berth_proxy_table t = {sizeof t, 1, &svc, 1};
+    berth_nproxy *p = render_only(BERTH_NPROXY_NFT, NULL);
+    char *before = berth_nproxy_render(p, &t, NULL);
+    svc.backends = three + 1; /* 10.244.1.1 leaves */
+    svc.nbackends = 2;
+    char *after = berth_nproxy_render(p, &t, NULL);
+    CHECK(before && after);
+    int moved = 0, kept = 0;
+    for (int k = 0; before && after && k < 256; k++) {
+        char was[32], now[32];
+        bucket_backend(before, k, was, sizeof was);
+        bucket_backend(after, k, now, sizeof now);
+        CHECK(was[0] && now[0] && strcmp(now, "10.244.1.1 . 80") != 0);
+        if (strcmp(was, "10.244.1.1 . 80") == 0)
+            moved++;
+        else
+            kept += strcmp(was, now) == 0;
+    }
+    CHECK_INT(moved + kept, 256); /* only the leaver's clients move */
+    CHECK(moved > 40 && moved < 130);  /* about a third of them */
+    free(before);
+    free(after);
     berth_nproxy_free(p);
 }
 
