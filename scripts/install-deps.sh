@@ -7,7 +7,7 @@ PKGS="build-essential cmake ninja-build pkg-config
       liblua5.4-dev lua5.4 libevent-dev libcjson-dev libyaml-dev
       libcurl4-openssl-dev libssl-dev lua-busted busybox-static etcd-server
       python3 tar gzip
-      iproute2 nftables valgrind"
+      iproute2 nftables iptables valgrind"
 
 missing=""
 for p in $PKGS; do

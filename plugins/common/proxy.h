@@ -20,8 +20,11 @@ typedef enum berth_nproxy_backend {
 } berth_nproxy_backend;
 
 typedef struct berth_nproxy_opts {
-    const berth_host *host;   /* the plugin's host table (spawn, timers, log) */
-    const char *name;         /* the nft table / iptables chain prefix; NULL: "berth-proxy" */
+    const berth_host *host;   /* the plugin's host table (spawn, timers, log);
+                               * NULL makes a proxy that only renders (tests,
+                               * benchmarks): its sync fails with BERTH_EINVAL */
+    const char *name;         /* the nft table / iptables chain prefix: a letter,
+                               * then [a-z0-9-], at most 16 bytes; NULL: "berth-proxy" */
     const char *cluster_cidr; /* pod traffic to a Service from this range is masqueraded,
                                * so replies from a backend on the same bridge come back
                                * through the node; NULL: none */
@@ -31,19 +34,33 @@ typedef struct berth_nproxy_opts {
 
 typedef struct berth_nproxy berth_nproxy;
 
+/* What the proxy has done so far, for logs, tests and benchmarks. */
+typedef struct berth_nproxy_stats {
+    uint64_t applied_generation; /* the newest table live in the kernel; 0: none */
+    uint32_t applies;            /* successful applies */
+    uint32_t failures;           /* failed applies (each is retried) */
+    uint32_t repairs;            /* re-applies because the rules had gone */
+    uint32_t skipped;            /* entries or backends the last render left out */
+    int64_t last_apply_ns;       /* how long the last successful apply ran */
+    int64_t last_sync_to_live_ns; /* from the sync that made it to its rules being live */
+} berth_nproxy_stats;
+
 /* Strings in o are copied. Nothing is installed until the first sync. */
 int berth_nproxy_new(const berth_nproxy_opts *o, berth_nproxy **out);
-/* Changes the masqueraded pod range; takes effect with the next apply. */
+/* Changes the masqueraded pod range; takes effect with the next sync. */
 int berth_nproxy_set_cluster_cidr(berth_nproxy *p, const char *cidr);
 /* Renders t (borrowed for the call) and applies it as one atomic batch: at
  * once, or when the apply in flight finishes. */
 int berth_nproxy_sync(berth_nproxy *p, const berth_proxy_table *t);
 /* Removes exactly the proxy's own rules (synchronously) and frees p. */
 void berth_nproxy_free(berth_nproxy *p);
+/* Copies p's counters into out. */
+void berth_nproxy_get_stats(const berth_nproxy *p, berth_nproxy_stats *out);
 
-/* The text one table renders to, for tests and the benchmark: malloc'd,
- * NUL-terminated; *len gets its length. gen is written into a comment that
- * the repair check looks for. */
+/* The text t renders to with p's backend, for tests and benchmarks:
+ * malloc'd, NUL-terminated, *len (when len is not NULL) gets its length;
+ * NULL when out of memory. t->generation goes into the comment the repair
+ * check looks for. */
 char *berth_nproxy_render(const berth_nproxy *p, const berth_proxy_table *t, size_t *len);
 
 #endif
