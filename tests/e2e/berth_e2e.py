@@ -44,7 +44,11 @@ def _private_network():
                  "berth-node1"],
                 ["ip", "addr", "add", NODE_IP + "/24", "dev", "berth-node0"],
                 ["ip", "link", "set", "berth-node1", "up"],
-                ["ip", "link", "set", "berth-node0", "up"]):
+                ["ip", "link", "set", "berth-node0", "up"],
+                # Like any host, a default route (to nowhere outside this
+                # namespace): connecting to a ClusterIP needs a route
+                # before the proxy's DNAT picks the real destination.
+                ["ip", "route", "add", "default", "via", NODE_IP[:-1] + "2"]):
         subprocess.run(cmd, check=True)
 
 

@@ -230,10 +230,10 @@ class NetworkTest(berth_e2e.ServerTestCase):
         self.assertEqual([l for l in veths.splitlines() if "berth-node" not in l], [])
         self.assertEqual(glob.glob(os.path.join(
             s.data_dir, "plugins", "network-bridge", "netns", "*")), [])
-        rules = wait_for(lambda: (lambda r: r if ip not in r else None)(
-            run("nft", "list", "table", "ip", "berth-proxy").stdout),
-            what="the Service's rules removed")
-        self.assertNotIn(ip, rules)
+        def rules():
+            r = run("nft", "list", "table", "ip", "berth-proxy").stdout
+            return r if ip + " . tcp" not in r else "still there: " + r
+        wait_for(lambda: "still there" not in rules(), what="the Service's rules removed")
 
 
 if __name__ == "__main__":
