@@ -500,7 +500,6 @@ int berth_dns_start(const berth_dns_options *o, berth_dns **out, char *err, size
         return rc;
     }
     if ((rc = informer(d, o->client, "Service", &d->zone.svc)) != 0 ||
-        (rc = informer(d, o->client, "Service", &d->zone.svc)) != 0 ||
         (rc = informer(d, o->client, "Endpoints", &d->zone.eps)) != 0 ||
         (rc = informer(d, o->client, "Pod", &d->zone.pods)) != 0) {
         snprintf(err, errsize, "cannot start the DNS server's informers: %s",
