@@ -202,6 +202,9 @@ const cJSON *agent_pod_ctr_spec(const pod_worker *pw, const agent_ctr *c);
 void agent_pod_log_path(const pod_worker *pw, const char *ctr, uint32_t attempt, char *out,
                         size_t len);
 void agent_pod_unref(pod_worker *pw);
+/* The pod's string annotations as plugins take them (borrowed from pw->pod);
+ * returns how many of at most max. */
+uint32_t agent_pod_annotations(const pod_worker *pw, berth_kv *out, uint32_t max);
 /* Removes containers of pods the API no longer has (deleted while the agent
  * was down), once the pod cache has synced. */
 void agent_pod_sweep_orphans(agent_node *n);

@@ -362,11 +362,7 @@ int agent_net_pod_setup(pod_worker *pw, char *msg, size_t msglen)
         copy(pw->ip, sizeof pw->ip, pw->node->ip);
     } else {
         berth_kv ann[32];
-        uint32_t nann = 0;
-        const cJSON *a;
-        cJSON_ArrayForEach(a, berth_obj_at(pw->pod, "metadata.annotations"))
-            if (cJSON_IsString(a) && nann < 32)
-                ann[nann++] = (berth_kv){a->string, a->valuestring};
+        uint32_t nann = agent_pod_annotations(pw, ann, 32);
         berth_net_pod pod = {.size = sizeof pod, .pod_uid = pw->uid, .pod_namespace = pw->ns,
                              .pod_name = pw->name, .annotations = ann, .nannotations = nann};
         berth_net_attachment at;

@@ -25,21 +25,6 @@
 
 static void sync_pod(pod_worker *pw);
 
-int64_t agent_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void agent_time_format(int64_t ns, char *buf, size_t len)
-{
-    time_t t = (time_t)(ns / 1000000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 const cJSON *agent_pod_ctr_spec(const pod_worker *pw, const agent_ctr *c)
 {
     const cJSON *list = berth_obj_at(pw->pod, c->init ? "spec.initContainers" : "spec.containers");
@@ -76,6 +61,16 @@ void agent_pod_log_path(const pod_worker *pw, const char *ctr, uint32_t attempt,
 {
     snprintf(out, len, "%s/logs/%s_%s_%s/%s/%u.log", pw->node->g->data_dir, pw->ns, pw->name,
              pw->uid, ctr, attempt);
+}
+
+uint32_t agent_pod_annotations(const pod_worker *pw, berth_kv *out, uint32_t max)
+{
+    uint32_t n = 0;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, berth_obj_at(pw->pod, "metadata.annotations"))
+        if (cJSON_IsString(a) && n < max)
+            out[n++] = (berth_kv){a->string, a->valuestring};
+    return n;
 }
 
 static void container_id(const pod_worker *pw, const agent_ctr *c, uint32_t attempt, char *out)
@@ -343,11 +338,7 @@ static int start_container(pod_worker *pw, agent_ctr *c)
     agent_pod_log_path(pw, c->name, attempt, logp, sizeof logp);
     berth_mkdir_parents(logp);
     berth_kv ann[32];
-    uint32_t nann = 0;
-    const cJSON *a;
-    cJSON_ArrayForEach(a, berth_obj_at(pw->pod, "metadata.annotations"))
-        if (cJSON_IsString(a) && nann < 32)
-            ann[nann++] = (berth_kv){a->string, a->valuestring};
+    uint32_t nann = agent_pod_annotations(pw, ann, 32);
     const char *hostname = berth_obj_str(pw->pod, "spec.hostname");
     berth_container_spec spec = {
         .size = sizeof spec, .id = id, .pod_uid = pw->uid, .pod_namespace = pw->ns,

@@ -277,7 +277,7 @@ static void run_probe(evutil_socket_t fd, short what, void *arg)
     }
     const char *host = berth_obj_str(h, "host");
     if (!host || !*host)
-        host = berth_obj_str(p->pw->pod, "status.podIP");
+        host = p->pw->ip; /* the pod's own address, as soon as it has one */
     if (!host || !*host)
         host = "127.0.0.1";
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};

@@ -4,9 +4,25 @@
  * written as null. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/agent-int.h"
 #include "berth/quantity.h"
+
+int64_t agent_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void agent_time_format(int64_t ns, char *buf, size_t len)
+{
+    time_t t = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
 
 static void add_time(cJSON *o, const char *key, int64_t ns)
 {

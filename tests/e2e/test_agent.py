@@ -90,10 +90,12 @@ class AgentTest(berth_e2e.ServerTestCase):
     # -- tests --
     def test_node_and_lease(self):
         s = self.server
-        node = wait_for(lambda: s.request("GET", "/api/v1/nodes/" + NODE)[2]
-                        .get("status", {}).get("conditions"), what="node status")
-        ready = [c for c in node if c["type"] == "Ready"][0]
-        self.assertEqual(ready["status"], "True")
+        def ready():
+            conds = s.request("GET", "/api/v1/nodes/" + NODE)[2].get("status", {}).get(
+                "conditions") or []
+            return [c for c in conds if c["type"] == "Ready" and c["status"] == "True"]
+        # Ready once the node has its pod CIDR and the network plugin is up.
+        wait_for(ready, what="a Ready node")
         n = s.request("GET", "/api/v1/nodes/" + NODE)[2]
         self.assertEqual(n["status"]["capacity"]["pods"], "110")
         self.assertIn("memory", n["status"]["allocatable"])
@@ -206,21 +208,20 @@ class AgentTest(berth_e2e.ServerTestCase):
         wait_for(lambda: self.condition("ready", "Ready") == "True", timeout=20, what="Ready")
 
     def test_http_and_tcp_probes(self):
-        # Pods share the host's network for now: pick free ports.
-        web, closed = berth_e2e.free_port(), berth_e2e.free_port()
+        # Each pod has its own address: probes go to it, not to the node's.
+        web, closed = 8080, 8081
         self.create(pod("probed", [sh("c", "mkdir -p /tmp/www; echo ok > /tmp/www/healthz; "
-                                           "httpd -f -p 127.0.0.1:%d -h /tmp/www" % web,
-                                      readinessProbe={"httpGet": {"path": "/healthz", "port": web,
-                                                                  "host": "127.0.0.1"},
+                                           "httpd -f -p %d -h /tmp/www" % web,
+                                      readinessProbe={"httpGet": {"path": "/healthz", "port": web},
                                                       "periodSeconds": 1},
-                                      livenessProbe={"tcpSocket": {"port": web, "host": "127.0.0.1"},
+                                      livenessProbe={"tcpSocket": {"port": web},
                                                      "periodSeconds": 1})]))
         wait_for(lambda: self.condition("probed", "Ready") == "True", timeout=20,
                  what="Ready through an httpGet probe")
         time.sleep(2)
         self.assertEqual(self.status_of("probed").get("restartCount"), 0)
         self.create(pod("deaf", [sh("c", "while true; do sleep 1; done",
-                                    livenessProbe={"tcpSocket": {"port": closed, "host": "127.0.0.1"},
+                                    livenessProbe={"tcpSocket": {"port": closed},
                                                    "periodSeconds": 1, "failureThreshold": 2})]))
         wait_for(lambda: self.status_of("deaf").get("restartCount", 0) >= 1, timeout=30,
                  what="a tcpSocket liveness restart")
