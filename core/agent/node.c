@@ -186,8 +186,31 @@ static void on_reply(void *arg, const berth_reply *r)
         BERTH_WARN("agent", "node %s: %s", n->name, r->message ? r->message : berth_strerror(r->err));
 }
 
+static void write_status(agent_node *n, bool force);
+
+/* One status write at a time: two in flight could land in either order and
+ * leave the older one stored. */
+static void on_status(void *arg, const berth_reply *r)
+{
+    agent_node *n = arg;
+    on_reply(arg, r);
+    n->status_inflight = false;
+    if (r->err) {
+        free(n->status_text); /* not stored: the next tick writes it again */
+        n->status_text = NULL;
+    }
+    if (n->status_again) {
+        n->status_again = false;
+        write_status(n, false);
+    }
+}
+
 static void write_status(agent_node *n, bool force)
 {
+    if (n->status_inflight) {
+        n->status_again = true;
+        return;
+    }
     cJSON *s = node_status(n);
     char *key = status_key(s);
     if (!force && n->status_text && key && !strcmp(key, n->status_text)) {
@@ -202,8 +225,10 @@ static void write_status(agent_node *n, bool force)
     berth_request req = {.kind = berth_kind_lookup("nodes"), .name = n->name,
                          .subresource = "status",
                          .patch_type = "application/merge-patch+json", .body = body};
-    if (berth_client_request(n->g->client, BERTH_VERB_PATCH, &req, on_reply, n) == 0)
+    if (berth_client_request(n->g->client, BERTH_VERB_PATCH, &req, on_status, n) == 0) {
         n->inflight++;
+        n->status_inflight = true;
+    }
     cJSON_Delete(body);
 }
 
@@ -353,16 +378,27 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void agent_node_status_changed(agent_node *n)
+static void status_soon(evutil_socket_t fd, short what, void *arg)
 {
+    agent_node *n = arg;
     if (n->registered)
         write_status(n, false);
+}
+
+/* Called from informer callbacks, which run inside the client's transfer
+ * handling: the write is started from the loop instead, a turn later. */
+void agent_node_status_changed(agent_node *n)
+{
+    struct timeval now = {0, 0};
+    if (n->status_ev)
+        evtimer_add(n->status_ev, &now);
 }
 
 int agent_node_start(agent_node *n)
 {
     n->tick = event_new(n->g->base, -1, EV_PERSIST, tick, n);
-    if (!n->tick)
+    n->status_ev = evtimer_new(n->g->base, status_soon, n);
+    if (!n->tick || !n->status_ev)
         return BERTH_ENOMEM;
     /* Spread simulated nodes' heartbeats over the period. */
     struct timeval tv = {TICK_SECONDS, 0};
@@ -375,7 +411,9 @@ void agent_node_stop(agent_node *n)
 {
     if (n->tick)
         event_free(n->tick);
-    n->tick = NULL;
+    if (n->status_ev)
+        event_free(n->status_ev);
+    n->tick = n->status_ev = NULL;
     free(n->status_text);
     n->status_text = NULL;
 }
