@@ -10,6 +10,7 @@
 
 #include "api/api-int.h"
 #include "api/svcip.h"
+#include "util/cidr.h"
 
 #define NPORTS (API_NODEPORT_MAX - API_NODEPORT_MIN + 1)
 #define MAX_SVC_PORTS 64
@@ -44,30 +45,25 @@ static void set_bit(uint64_t *m, uint32_t i, bool on)
 
 int api_svcip_new(const char *cidr, api_svcip **out, char *err, size_t errsize)
 {
-    char addr[32];
-    const char *slash = cidr ? strchr(cidr, '/') : NULL;
-    char *end = NULL;
-    long prefix = slash ? strtol(slash + 1, &end, 10) : -1;
-    struct in_addr in;
-    if (!slash || (size_t)(slash - cidr) >= sizeof addr || !end || *end || end == slash + 1 ||
-        prefix < 8 || prefix > 30) {
-        snprintf(err, errsize, "the service CIDR '%s' is not an IPv4 CIDR with a prefix of "
-                 "8 to 30 bits", cidr ? cidr : "");
-        return BERTH_EINVAL;
-    }
-    memcpy(addr, cidr, (size_t)(slash - cidr));
-    addr[slash - cidr] = 0;
-    if (inet_pton(AF_INET, addr, &in) != 1) {
+    uint32_t base;
+    int prefix;
+    int rc = berth_cidr4_parse(cidr, &base, &prefix);
+    if (rc == BERTH_ERANGE) {
         snprintf(err, errsize, "the service CIDR '%s' does not start with an IPv4 address",
                  cidr);
+        return BERTH_EINVAL;
+    }
+    if (rc || prefix < 8 || prefix > 30) {
+        snprintf(err, errsize, "the service CIDR '%s' is not an IPv4 CIDR with a prefix of "
+                 "8 to 30 bits", cidr ? cidr : "");
         return BERTH_EINVAL;
     }
     api_svcip *s = calloc(1, sizeof *s);
     if (!s)
         return BERTH_ENOMEM;
-    s->prefix = (int)prefix;
+    s->prefix = prefix;
     s->size = 1u << (32 - prefix);
-    s->base = ntohl(in.s_addr) & ~(s->size - 1);
+    s->base = base;
     s->ips = calloc((s->size + 63) / 64, sizeof *s->ips);
     if (!s->ips) {
         free(s);

@@ -1,30 +1,22 @@
 /* How pods find the cluster DNS server, as in Kubernetes: the Service
  * kube-system/kube-dns at a fixed ClusterIP (the tenth address of the
- * service range unless told), port 53 over UDP and TCP, and its Endpoints,
+ * service range), port 53 over UDP and TCP, and its Endpoints,
  * written here (the Service has no selector), naming the address and port
  * the server's DNS listens on where pods can reach it. */
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "berth/errno.h"
 #include "client/ensure.h"
 #include "dns/dns.h"
+#include "util/cidr.h"
 
 int berth_dns_default_ip(const char *service_cidr, char *out, size_t len)
 {
-    char addr[64];
-    const char *slash = service_cidr ? strchr(service_cidr, '/') : NULL;
-    struct in_addr in;
-    if (!slash || (size_t)(slash - service_cidr) >= sizeof addr)
+    uint32_t base;
+    int prefix;
+    if (berth_cidr4_parse(service_cidr, &base, &prefix) != 0 || prefix < 8 || prefix > 28)
         return BERTH_EINVAL;
-    memcpy(addr, service_cidr, (size_t)(slash - service_cidr));
-    addr[slash - service_cidr] = 0;
-    int prefix = atoi(slash + 1);
-    if (inet_pton(AF_INET, addr, &in) != 1 || prefix < 8 || prefix > 28)
-        return BERTH_EINVAL;
-    uint32_t base = ntohl(in.s_addr) & ~((1u << (32 - prefix)) - 1);
     struct in_addr dns = {htonl(base + 10)};
     return inet_ntop(AF_INET, &dns, out, (socklen_t)len) ? 0 : BERTH_EINVAL;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "berth/errno.h"
+#include "common/child.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -42,27 +43,18 @@ static int fork_run(berth_netns_fn fn, void *arg, char *msg, size_t len)
         _exit(rc < 0 ? (-rc & 0x7f) : 0);
     }
     close(p[1]);
-    size_t got = 0;
-    ssize_t n;
-    while (got + 1 < len && ((n = read(p[0], msg + got, len - 1 - got)) > 0 ||
-                             (n < 0 && errno == EINTR)))
-        got += n > 0 ? (size_t)n : 0;
-    if (len)
-        msg[got] = 0;
-    close(p[0]);
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) {
-            snprintf(msg, len, "waitpid: %s", strerror(errno));
-            return BERTH_EIO;
-        }
+    int st = berth_child_finish(pid, p[0], msg, len);
+    if (st < 0) {
+        snprintf(msg, len, "waitpid: %s", strerror(errno));
+        return BERTH_EIO;
+    }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
     if (WIFSIGNALED(st)) {
         snprintf(msg, len, "helper process killed by signal %d", WTERMSIG(st));
         return BERTH_EIO;
     }
-    if (got == 0)
+    if (len && !msg[0])
         snprintf(msg, len, "helper process failed");
     return -WEXITSTATUS(st);
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/child.h"
 #include "common/proxy-render.h"
 
 #define DEFAULT_NAME "berth-proxy"
@@ -270,15 +271,6 @@ static int run_watched(berth_nproxy *p, const char *const *argv, const char *pat
     return 0;
 }
 
-static int wait_exit(int pid)
-{
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void kick(berth_nproxy *p);
 
 static void on_retry(void *arg)
@@ -484,16 +476,17 @@ void berth_nproxy_free(berth_nproxy *p)
             p->host->timer_cancel(p->host, p->repair_timer);
         if (p->busy != PROXY_IDLE) {
             p->host->unwatch(p->host, p->watch);
-            wait_exit(p->pid);
+            while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
         }
         const char *nft_argv[] = {p->tool, "delete", "table", "ip", p->name, NULL};
         const char *ipt_argv[] = {"sh", "-c", p->ipt_delete, NULL};
-        int pid = run(p, p->backend == BERTH_NPROXY_NFT ? nft_argv : ipt_argv, NULL, 0);
-        int code = pid > 0 ? wait_exit(pid) : -1;
+        char err[256];
         /* nft fails on a table that is not there: only worth a word when
          * rules were applied. */
-        if (code != 0 && p->stats.applies > 0)
-            proxy_log(p, BERTH_PLOG_WARN, "removing the rules failed (exit %d)", code);
+        if (berth_run_tool(p->host, p->backend == BERTH_NPROXY_NFT ? nft_argv : ipt_argv, NULL,
+                           err, sizeof err) < 0 && p->stats.applies > 0)
+            proxy_log(p, BERTH_PLOG_WARN, "removing the rules failed: %s", err);
         unlink(p->rules_path);
         unlink(p->err_path);
         unlink(p->check_path);
