@@ -23,7 +23,9 @@ NS = "/api/v1/namespaces/default"
 APPS = "/apis/apps/v1/namespaces/default"
 NODE = "berth-net-node"
 
-HTTPD = ("mkdir -p /www && hostname > /www/index.html && touch /tmp/ready && "
+# Readiness is httpd serving /ready: a pod is only an endpoint once it
+# answers, and removing the file turns it not-ready.
+HTTPD = ("mkdir -p /www && hostname > /www/index.html && touch /www/ready && "
          "exec httpd -f -p 8080 -h /www")
 
 
@@ -36,7 +38,7 @@ def deployment(replicas):
                              "name": "httpd", "image": "busybox",
                              "command": ["sh", "-c", HTTPD],
                              "ports": [{"name": "http", "containerPort": 8080}],
-                             "readinessProbe": {"exec": {"command": ["test", "-e", "/tmp/ready"]},
+                             "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"},
                                                 "periodSeconds": 1, "failureThreshold": 1}}]}}}}
 
 
@@ -190,7 +192,7 @@ class NetworkTest(berth_e2e.ServerTestCase):
     def test_not_ready_pod_gets_no_new_connections(self):
         victim = self.running_web()[0]
         name, ip = victim["metadata"]["name"], victim["status"]["podIP"]
-        out = self.berthctl("exec", name, "--", "rm", "/tmp/ready")
+        out = self.berthctl("exec", name, "--", "rm", "/www/ready")
         self.assertEqual(out.returncode, 0, out.stderr)
         try:
             wait_for(lambda: ip not in self.ready_endpoints(), what="%s out of the endpoints" % name)
@@ -199,7 +201,7 @@ class NetworkTest(berth_e2e.ServerTestCase):
             self.assertNotIn(name, counts)
             self.assertEqual(len(counts), 2, counts)
         finally:
-            self.berthctl("exec", name, "--", "touch", "/tmp/ready")
+            self.berthctl("exec", name, "--", "touch", "/www/ready")
             wait_for(lambda: ip in self.ready_endpoints(), what="%s back in" % name)
 
     def test_scaling_changes_the_backends(self):
