@@ -14,12 +14,11 @@
 #include "agent/agent-int.h"
 #include "berth/errno.h"
 #include "berth/log.h"
+#include "client/cluster-config.h"
 #include "proxy/proxy.h"
 #include "util/fs.h"
 
 #define AREA "agent"
-#define CLUSTER_CONFIG_NS "kube-system"
-#define CLUSTER_CONFIG_NAME "berth-cluster"
 
 /* ---- What the plugin is told ---- */
 
@@ -39,8 +38,8 @@ static void copy(char *dst, size_t len, const char *src)
 static void read_cluster_config(agent_group *g)
 {
     agent_net *net = &g->net;
-    const cJSON *cm = g->configmaps ? berth_informer_get(g->configmaps, CLUSTER_CONFIG_NS,
-                                                         CLUSTER_CONFIG_NAME) : NULL;
+    const cJSON *cm = g->configmaps ? berth_informer_get(g->configmaps, BERTH_CLUSTER_CONFIG_NS,
+                                                         BERTH_CLUSTER_CONFIG_NAME) : NULL;
     copy(net->cluster_cidr, sizeof net->cluster_cidr, cm_value(cm, "podNetworkCIDR"));
     copy(net->service_cidr, sizeof net->service_cidr, cm_value(cm, "serviceCIDR"));
     copy(net->cluster_dns, sizeof net->cluster_dns, cm_value(cm, "clusterDNS"));
@@ -165,8 +164,8 @@ static void node_updated(void *arg, const cJSON *old, const cJSON *obj)
 void agent_net_configmap_changed(agent_group *g, const cJSON *cm)
 {
     const char *ns = berth_obj_namespace(cm), *name = berth_obj_name(cm);
-    if (!g->net.plugin || !ns || !name || strcmp(ns, CLUSTER_CONFIG_NS) != 0 ||
-        strcmp(name, CLUSTER_CONFIG_NAME) != 0)
+    if (!g->net.plugin || !ns || !name || strcmp(ns, BERTH_CLUSTER_CONFIG_NS) != 0 ||
+        strcmp(name, BERTH_CLUSTER_CONFIG_NAME) != 0)
         return;
     read_cluster_config(g);
     configure(g);

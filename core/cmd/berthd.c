@@ -17,7 +17,7 @@
 #include "berth/berth.h"
 #include "berth/client.h"
 #include "agent/agent.h"
-#include "client/ensure.h"
+#include "client/cluster-config.h"
 #include "client/leader.h"
 #include "dns/dns.h"
 #include "lua/host.h"
@@ -457,18 +457,9 @@ static int publish_cluster(daemon_state *d, const char *pod_cidr, const char *se
         return err;
     if (d->dns && berth_dns_default_ip(service_cidr, dns_ip, sizeof dns_ip) != 0)
         dns_ip[0] = 0;
-    cJSON *cm = cJSON_CreateObject();
-    cJSON_AddStringToObject(cm, "apiVersion", "v1");
-    cJSON_AddStringToObject(cm, "kind", "ConfigMap");
-    cJSON *md = cJSON_AddObjectToObject(cm, "metadata");
-    cJSON_AddStringToObject(md, "name", "berth-cluster");
-    cJSON_AddStringToObject(md, "namespace", "kube-system");
-    cJSON *data = cJSON_AddObjectToObject(cm, "data");
-    cJSON_AddStringToObject(data, "podNetworkCIDR", pod_cidr);
-    cJSON_AddStringToObject(data, "serviceCIDR", service_cidr);
-    cJSON_AddStringToObject(data, "clusterDNS", dns_ip);
-    cJSON_AddStringToObject(data, "clusterDomain", "cluster.local");
-    err = berth_client_ensure(d->boot_client, cm);
+    berth_cluster_config cfg = {.pod_network_cidr = pod_cidr, .service_cidr = service_cidr,
+                                .cluster_dns = dns_ip};
+    err = berth_cluster_config_publish(d->boot_client, &cfg);
     if (!err && dns_ip[0])
         err = berth_dns_publish(d->boot_client, dns_ip, NULL, berth_dns_port(d->dns));
     return err;
