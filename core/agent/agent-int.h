@@ -132,7 +132,6 @@ struct agent_node {
     berth_hmap pods;   /* "ns/name" -> pod_worker* */
     berth_hmap by_uid; /* pod uid -> pod_worker* */
     struct event *tick; /* lease renewal and node status, every 10 s */
-    struct event *status_ev; /* a status write asked for, on the next turn */
     char *status_text;  /* the node status last written */
     bool registered, lease_exists, registering, orphans_swept;
     bool status_inflight, status_again; /* one status write at a time */

@@ -378,27 +378,16 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void status_soon(evutil_socket_t fd, short what, void *arg)
-{
-    agent_node *n = arg;
-    if (n->registered)
-        write_status(n, false);
-}
-
-/* Called from informer callbacks, which run inside the client's transfer
- * handling: the write is started from the loop instead, a turn later. */
 void agent_node_status_changed(agent_node *n)
 {
-    struct timeval now = {0, 0};
-    if (n->status_ev)
-        evtimer_add(n->status_ev, &now);
+    if (n->registered)
+        write_status(n, false);
 }
 
 int agent_node_start(agent_node *n)
 {
     n->tick = event_new(n->g->base, -1, EV_PERSIST, tick, n);
-    n->status_ev = evtimer_new(n->g->base, status_soon, n);
-    if (!n->tick || !n->status_ev)
+    if (!n->tick)
         return BERTH_ENOMEM;
     /* Spread simulated nodes' heartbeats over the period. */
     struct timeval tv = {TICK_SECONDS, 0};
@@ -411,9 +400,7 @@ void agent_node_stop(agent_node *n)
 {
     if (n->tick)
         event_free(n->tick);
-    if (n->status_ev)
-        event_free(n->status_ev);
-    n->tick = n->status_ev = NULL;
+    n->tick = NULL;
     free(n->status_text);
     n->status_text = NULL;
 }

@@ -12,6 +12,7 @@ typedef struct transfer {
     CURL *easy;
     berth_curlev_done_fn done;
     void *arg;
+    int queued; /* not handed to libcurl yet (see berth_curlev_add) */
     struct transfer *prev, *next;
 } transfer;
 
@@ -19,8 +20,10 @@ struct berth_curlev {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;
+    struct event *adder; /* hands queued transfers to libcurl */
     transfer *head;
     int running;
+    int in_action; /* inside curl_multi_socket_action: its callbacks run */
 };
 
 static void unlink_transfer(berth_curlev *cv, transfer *t)
@@ -66,7 +69,9 @@ static void on_socket_event(evutil_socket_t fd, short what, void *arg)
     berth_curlev *cv = arg;
     int flags = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
                 ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    cv->in_action++;
     curl_multi_socket_action(cv->multi, fd, flags, &cv->running);
+    cv->in_action--;
     finish_done_transfers(cv);
 }
 
@@ -74,7 +79,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     berth_curlev *cv = arg;
+    cv->in_action++;
     curl_multi_socket_action(cv->multi, CURL_SOCKET_TIMEOUT, 0, &cv->running);
+    cv->in_action--;
     finish_done_transfers(cv);
 }
 
@@ -123,6 +130,8 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
+static void add_queued(evutil_socket_t fd, short what, void *arg);
+
 int berth_curlev_new(struct event_base *base, berth_curlev **out)
 {
     berth_curlev *cv = calloc(1, sizeof *cv);
@@ -131,7 +140,8 @@ int berth_curlev_new(struct event_base *base, berth_curlev **out)
     cv->base = base;
     cv->multi = curl_multi_init();
     cv->timer = evtimer_new(base, on_timer, cv);
-    if (!cv->multi || !cv->timer) {
+    cv->adder = evtimer_new(base, add_queued, cv);
+    if (!cv->multi || !cv->timer || !cv->adder) {
         berth_curlev_free(cv);
         return BERTH_ENOMEM;
     }
@@ -146,21 +156,52 @@ int berth_curlev_new(struct event_base *base, berth_curlev **out)
     return 0;
 }
 
+/* Gives t to libcurl; on a refusal t is unlinked and freed. */
+static int hand_over(berth_curlev *cv, transfer *t)
+{
+    t->queued = 0;
+    if (curl_multi_add_handle(cv->multi, t->easy) == CURLM_OK)
+        return 0;
+    curl_easy_setopt(t->easy, CURLOPT_PRIVATE, NULL);
+    unlink_transfer(cv, t);
+    free(t);
+    return BERTH_EINVAL;
+}
+
+static void add_queued(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    berth_curlev *cv = arg;
+    for (transfer *t = cv->head, *next; t; t = next) {
+        next = t->next;
+        if (!t->queued)
+            continue;
+        CURL *easy = t->easy;
+        berth_curlev_done_fn done = t->done;
+        void *targ = t->arg;
+        if (hand_over(cv, t) != 0)
+            done(targ, easy, CURLE_FAILED_INIT);
+    }
+}
+
+/* libcurl refuses a new transfer from inside its own callbacks (a watch's
+ * data callback runs handlers that start requests): those are queued and
+ * handed over from the loop, a turn later. */
 int berth_curlev_add(berth_curlev *cv, CURL *easy, berth_curlev_done_fn done, void *arg)
 {
     transfer *t = malloc(sizeof *t);
     if (!t)
         return BERTH_ENOMEM;
-    *t = (transfer){.easy = easy, .done = done, .arg = arg, .next = cv->head};
+    *t = (transfer){.easy = easy, .done = done, .arg = arg, .next = cv->head,
+                    .queued = cv->in_action > 0};
     curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
-    if (curl_multi_add_handle(cv->multi, easy) != CURLM_OK) {
-        curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
-        free(t);
-        return BERTH_EINVAL;
-    }
     if (cv->head)
         cv->head->prev = t;
     cv->head = t;
+    if (!t->queued)
+        return hand_over(cv, t);
+    struct timeval now = {0, 0};
+    event_add(cv->adder, &now);
     return 0;
 }
 
@@ -168,7 +209,8 @@ void berth_curlev_remove(berth_curlev *cv, CURL *easy)
 {
     transfer *t = NULL;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
-    curl_multi_remove_handle(cv->multi, easy);
+    if (!t || !t->queued)
+        curl_multi_remove_handle(cv->multi, easy);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
     if (t) {
         unlink_transfer(cv, t);
@@ -190,5 +232,7 @@ void berth_curlev_free(berth_curlev *cv)
     }
     if (cv->timer)
         event_free(cv->timer);
+    if (cv->adder)
+        event_free(cv->adder);
     free(cv);
 }

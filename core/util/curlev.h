@@ -19,7 +19,10 @@ int berth_curlev_new(struct event_base *base, berth_curlev **out);
 /* Removes every transfer still running without calling its done callback
  * (the easy handles are cleaned up) and frees the driver. */
 void berth_curlev_free(berth_curlev *cv);
-/* Starts a transfer. The driver uses CURLOPT_PRIVATE; callers must not. */
+/* Starts a transfer. The driver uses CURLOPT_PRIVATE; callers must not.
+ * Called from inside one of libcurl's callbacks (a watch's data), the
+ * transfer starts on the next loop turn; done is then called with
+ * CURLE_FAILED_INIT if libcurl refuses it. */
 int berth_curlev_add(berth_curlev *cv, CURL *easy, berth_curlev_done_fn done, void *arg);
 /* Stops a transfer without calling its done callback; the caller keeps the
  * easy handle. Must not be called from inside a libcurl callback (write,

@@ -143,19 +143,38 @@ static void spin(struct event_base *base)
     event_base_dispatch(base);
 }
 
-BERTH_TEST(remote_client_requests_watches_and_errors)
+/* The test server on a free loopback port; url gets its address. */
+static struct evhttp *serve(server *s, char *url, size_t len)
 {
-    server s = {.base = event_base_new()};
-    struct evhttp *http = evhttp_new(s.base);
+    struct evhttp *http = evhttp_new(s->base);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PATCH);
-    evhttp_set_gencb(http, handle, &s);
+    evhttp_set_gencb(http, handle, s);
     struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
     CHECK(sock != NULL);
     struct sockaddr_in sin;
-    socklen_t len = sizeof sin;
-    getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&sin, &len);
+    socklen_t sl = sizeof sin;
+    getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&sin, &sl);
+    snprintf(url, len, "http://127.0.0.1:%d", ntohs(sin.sin_port));
+    return http;
+}
+
+static void stop_serving(server *s, struct evhttp *http)
+{
+    /* Let the server notice closed streams and free their requests. */
+    struct timeval tv = {0, 100000};
+    event_base_loopexit(s->base, &tv);
+    event_base_dispatch(s->base);
+    if (s->stream)
+        evhttp_send_reply_end(s->stream);
+    evhttp_free(http);
+    event_base_free(s->base);
+}
+
+BERTH_TEST(remote_client_requests_watches_and_errors)
+{
+    server s = {.base = event_base_new()};
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sin.sin_port));
+    struct evhttp *http = serve(&s, url, sizeof url);
 
     berth_client *c;
     berth_kubeconfig kc = {.server = url, .token = "sekrit"};
@@ -205,14 +224,49 @@ BERTH_TEST(remote_client_requests_watches_and_errors)
     /* The server side of the canceled stream may still be open; closing the
      * client ends everything without further callbacks. */
     berth_client_free(c);
-    /* Let the server notice the closed stream and free its request. */
-    struct timeval tv = {0, 100000};
-    event_base_loopexit(s.base, &tv);
-    event_base_dispatch(s.base);
-    if (s.stream)
-        evhttp_send_reply_end(s.stream);
-    evhttp_free(http);
-    event_base_free(s.base);
+    stop_serving(&s, http);
+}
+
+/* A watch handler that writes (an informer handler patching a status, say)
+ * runs inside libcurl's data callback, where libcurl refuses new transfers:
+ * the request must still go out and be answered. */
+typedef struct {
+    berth_client *client;
+    reply_rec *rr;
+    int sent;
+} writer;
+
+static void write_on_event(void *arg, int err, const char *type, cJSON *obj)
+{
+    writer *w = arg;
+    cJSON_Delete(obj);
+    if (err || w->sent++)
+        return;
+    cJSON *body = cJSON_Parse("{\"metadata\":{\"name\":\"from-a-watch\"}}");
+    berth_request create = {.kind = berth_kind_lookup("pods"), .ns = "default", .body = body};
+    CHECK_INT(berth_client_request(w->client, BERTH_VERB_CREATE, &create, on_reply, w->rr), 0);
+    cJSON_Delete(body);
+}
+
+BERTH_TEST(remote_client_request_from_a_watch_callback)
+{
+    server s = {.base = event_base_new()};
+    char url[64];
+    struct evhttp *http = serve(&s, url, sizeof url);
+    berth_client *c;
+    berth_kubeconfig kc = {.server = url};
+    CHECK_INT(berth_client_remote_new(s.base, &kc, &c), 0);
+    reply_rec rr = {.base = s.base};
+    writer w = {.client = c, .rr = &rr};
+    berth_client_watcher *watch = NULL;
+    berth_request req = {.kind = berth_kind_lookup("pods"), .resource_version = 5};
+    CHECK_INT(berth_client_watch(c, &req, write_on_event, &w, &watch), 0);
+    spin(s.base);
+    CHECK_INT(rr.calls, 1);
+    CHECK_INT(rr.err, 0);
+    CHECK_STR(rr.name, "from-a-watch");
+    berth_client_free(c);
+    stop_serving(&s, http);
 }
 
 BERTH_TEST(remote_client_reports_unreachable_server)
