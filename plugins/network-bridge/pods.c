@@ -247,6 +247,12 @@ static int unplug(nb *n, const char *uid, const pod_paths *p, int *found)
 {
     int rc = 0, err;
     int idx = (int)if_nametoindex(p->veth);
+    /* With the namespace still there, its end goes when the kernel frees
+     * the namespace, taking the host end along, off this thread: deleting
+     * a veth waits for the kernel's RCU grace periods (~20 ms a pod). Only
+     * a link whose namespace is already gone (a crash) is deleted here. */
+    if (berth_netns_exists(p->netns))
+        idx = 0;
     if (idx && !veth_of_other_pod(n, p, uid)) {
         *found = 1;
         berth_nl nl;

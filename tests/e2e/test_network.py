@@ -228,8 +228,12 @@ class NetworkTest(berth_e2e.ServerTestCase):
         self.cleanup_node()
         wait_for(lambda: not self.pods("") , what="every pod gone")
         # No veth, no pod namespace file, no address of the Service in the rules.
-        veths = run("ip", "-o", "link", "show", "type", "veth").stdout
-        self.assertEqual([l for l in veths.splitlines() if "berth-node" not in l], [])
+        # Each pod's veth pair goes with its namespace, which the kernel frees
+        # in the background.
+        def pod_veths():
+            out = run("ip", "-o", "link", "show", "type", "veth").stdout
+            return [l for l in out.splitlines() if "berth-node" not in l]
+        wait_for(lambda: not pod_veths(), what="no pod veth left")
         self.assertEqual(glob.glob(os.path.join(
             s.data_dir, "plugins", "network-bridge", "netns", "*")), [])
         def rules():

@@ -35,6 +35,18 @@ static int bridge_ports(const char *bridge)
     return net_entries(path);
 }
 
+/* The ports left once the kernel has freed torn-down pods' namespaces,
+ * which takes their veth pairs along asynchronously (up to 5 s). */
+static int bridge_ports_settled(const char *bridge)
+{
+    int n = bridge_ports(bridge);
+    for (int i = 0; n > 0 && i < 500; i++) {
+        usleep(10000);
+        n = bridge_ports(bridge);
+    }
+    return n;
+}
+
 /* How many of the bridge's ports send frames back where they came from, so
  * a pod reaches itself through a Service. */
 static int hairpin_ports(const char *bridge)
@@ -219,7 +231,7 @@ static void pods_reach_each_other(void *arg)
     CHECK_INT(e.ops->teardown(e.state, "pod-b"), 0);
     CHECK_INT(e.ops->teardown(e.state, "never-seen"), 0);
     CHECK_INT(e.ops->teardown(e.state, "../etc"), BERTH_EINVAL);
-    CHECK_INT(bridge_ports(e.bridge), 0);
+    CHECK_INT(bridge_ports_settled(e.bridge), 0);
     CHECK(access(a.netns_path, F_OK) < 0 && access(b.netns_path, F_OK) < 0);
     char path[512];
     CHECK_INT(net_entries(plugin_dir("ipam", path, sizeof path)), 0);
@@ -304,7 +316,7 @@ static void teardown_after_crash(void *arg)
     /* ...and teardown without the record still removes everything. */
     CHECK_INT(unlink(path), 0);
     CHECK_INT(e.ops->teardown(e.state, "pod-a"), 0);
-    CHECK_INT(bridge_ports(e.bridge), 0);
+    CHECK_INT(bridge_ports_settled(e.bridge), 0);
     CHECK(access(a.netns_path, F_OK) < 0);
     CHECK_INT(net_entries(plugin_dir("ipam", path, sizeof path)), 0);
     berth_net_attachment bad;
@@ -367,7 +379,7 @@ static void bridge_goes_missing(void *arg)
     CHECK_INT(rmdir(blocker), 0);
     CHECK_INT(net_entries(plugin_dir("ipam", path, sizeof path)), 0);
     CHECK_INT(net_entries(plugin_dir("pods", path, sizeof path)), 0);
-    CHECK_INT(bridge_ports(e.bridge), 0);
+    CHECK_INT(bridge_ports_settled(e.bridge), 0);
     node.pod_cidr = "10.244.5.0/31";
     CHECK_INT(e.ops->configure(e.state, &node), BERTH_EINVAL);
     node.pod_cidr = "10.244.5.7/24";
