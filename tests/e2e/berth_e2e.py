@@ -91,8 +91,9 @@ def free_port():
 class Server:
     """One berthd server. data_dir=None makes (and later removes) a temp dir."""
 
-    def __init__(self, data_dir=None, port=None, extra_args=(), agent=False):
+    def __init__(self, data_dir=None, port=None, extra_args=(), agent=False, host="127.0.0.1"):
         self.own_dir = data_dir is None
+        self.host = host  # the address it serves on (other nodes may need another)
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="berth-e2e-")
         self.port = port or free_port()
         # No node agent unless a test asks for one: it would register this
@@ -109,7 +110,7 @@ class Server:
         seen = self.log.tell()
         self.proc = subprocess.Popen(
             [berthd_path(), "server", "--data-dir", self.data_dir,
-             "--listen", "127.0.0.1:%d" % self.port] + self.extra_args,
+             "--listen", "%s:%d" % (self.host, self.port)] + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         _live.append(self)
         deadline = time.time() + timeout
@@ -179,7 +180,7 @@ class Server:
         return os.path.join(self.data_dir, "admin.kubeconfig")
 
     def connect(self, timeout=30):
-        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+        return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
                                            context=self.ctx)
 
     def request(self, method, path, body=None, ctype="application/json",

@@ -12,7 +12,10 @@ import glob
 import http.client
 import ipaddress
 import os
+import shutil
+import signal
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -240,6 +243,126 @@ class NetworkTest(berth_e2e.ServerTestCase):
             r = run("nft", "list", "table", "ip", "berth-proxy").stdout
             return r if ip + " . tcp" not in r else "still there: " + r
         wait_for(lambda: "still there" not in rules(), what="the Service's rules removed")
+
+
+# Two nodes on one link: node A is this process's namespace (the server and
+# its agent), node B a namespace of its own reached through a veth pair.
+NODE_A, NODE_B = "10.77.1.1", "10.77.1.2"
+
+NODE_B_SCRIPT = """
+for i in $(seq 200); do ip link show nb1 >/dev/null 2>&1 && break; sleep 0.05; done
+ip link set lo up && ip addr add %(b)s/24 dev nb1 && ip link set nb1 up &&
+ip route add default via %(a)s && exec "$@"
+"""
+
+
+def pod_on(node, name, script):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1,
+                     "containers": [{"name": "c", "image": "busybox",
+                                     "command": ["sh", "-c", script]}]}}
+
+
+@unittest.skipUnless(os.geteuid() == 0, "pod networking needs root")
+class TwoNodeTest(unittest.TestCase):
+    """Pods on two nodes reach each other through the routes the bridge
+    plugin installs between the nodes' pod ranges, and a pod on the second
+    node resolves names through the first node's DNS."""
+
+    def setUp(self):
+        for cmd in (["ip", "link", "add", "nb0", "type", "veth", "peer", "name", "nb1"],
+                    ["ip", "addr", "add", NODE_A + "/24", "dev", "nb0"],
+                    ["ip", "link", "set", "nb0", "up"]):
+            subprocess.run(cmd, check=True)
+        self.server = berth_e2e.Server(
+            extra_args=["--node-name", "node-a", "--node-ip", NODE_A], agent=True, host=NODE_A)
+        self.b_dir = tempfile.mkdtemp(prefix="berth-node-b-")
+        self.agent = None
+        self.server.start()
+        log = open(os.path.join(self.b_dir, "agent.log"), "ab")
+        self.agent = subprocess.Popen(
+            ["unshare", "-n", "sh", "-c", NODE_B_SCRIPT % {"a": NODE_A, "b": NODE_B}, "node-b",
+             berth_e2e.berthd_path(), "agent", "--kubeconfig", self.server.kubeconfig,
+             "--data-dir", self.b_dir, "--node-name", "node-b", "--node-ip", NODE_B,
+             "--listen", "%s:%d" % (NODE_B, berth_e2e.free_port())],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        # Once unshare has made node B's namespace, its end of the link goes in.
+        ns = lambda pid: os.readlink("/proc/%s/ns/net" % pid)
+        wait_for(lambda: ns(self.agent.pid) != ns("self"), what="node B's namespace")
+        subprocess.run(["ip", "link", "set", "nb1", "netns", str(self.agent.pid)], check=True)
+
+    def tearDown(self):
+        s = self.server
+        for name in ("srv", "cli", "cli-b"):
+            s.request("DELETE", NS + "/pods/%s?gracePeriodSeconds=0" % name)
+        s.request("DELETE", NS + "/services/far")
+        try:
+            wait_for(lambda: not s.request("GET", NS + "/pods")[2].get("items"),
+                     what="every pod gone")
+        finally:
+            if self.agent:
+                self.agent.send_signal(signal.SIGTERM)
+                try:
+                    self.agent.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.agent.pid, signal.SIGKILL)
+                    self.agent.wait()
+            berth_e2e.kill_node_leftovers(self.b_dir)
+            berth_e2e.kill_node_leftovers(s.data_dir)
+            s.cleanup()
+            shutil.rmtree(self.b_dir, ignore_errors=True)
+            subprocess.run(["ip", "link", "del", "nb0"], capture_output=True)
+
+    def berthctl(self, *args):
+        return subprocess.run([os.path.join(berth_e2e._build_dir(), "berthctl"),
+                               "--kubeconfig", self.server.kubeconfig] + list(args),
+                              capture_output=True, text=True, timeout=60)
+
+    def running(self, name):
+        p = self.server.request("GET", NS + "/pods/" + name)[2]
+        st = p.get("status", {})
+        return st.get("podIP") if st.get("phase") == "Running" else None
+
+    def exec_in(self, pod, script):
+        out = self.berthctl("exec", pod, "--", "sh", "-c", script)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        return out.stdout.strip()
+
+    def test_pods_on_two_nodes_reach_each_other(self):
+        s = self.server
+        cidrs = wait_for(lambda: (lambda a, b: (a, b) if a and b else None)(
+            s.request("GET", "/api/v1/nodes/node-a")[2].get("spec", {}).get("podCIDR"),
+            s.request("GET", "/api/v1/nodes/node-b")[2].get("spec", {}).get("podCIDR")),
+            what="both nodes' pod ranges")
+        self.assertNotEqual(cidrs[0], cidrs[1])
+        for p in (pod_on("node-b", "srv", "mkdir -p /www && hostname > /www/index.html && "
+                                          "exec httpd -f -p 8080 -h /www"),
+                  pod_on("node-a", "cli", "exec sleep 3600"),
+                  pod_on("node-b", "cli-b", "exec sleep 3600")):
+            code, _, body = s.request("POST", NS + "/pods", p)
+            self.assertEqual(code, 201, body)
+        srv = wait_for(lambda: self.running("srv"), timeout=60, what="srv Running on node B")
+        wait_for(lambda: self.running("cli") and self.running("cli-b"), timeout=60,
+                 what="the clients Running")
+        self.assertIn(ipaddress.ip_address(srv), ipaddress.ip_network(cidrs[1]))
+        # Pod on A to pod on B, and node A to pod on B: the peer routes.
+        self.assertEqual(self.exec_in("cli", "wget -qO- http://%s:8080/" % srv), "srv")
+        self.assertEqual(http_get(srv, 8080), "srv")
+        # A Service on node A's proxy with its backend on B; names from the
+        # DNS on node A, asked from a pod on either node.
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "far"},
+               "spec": {"selector": {"app": "srv"}, "ports": [{"port": 80, "targetPort": 8080}]}}
+        code, _, body = s.request("POST", NS + "/services", svc)
+        self.assertEqual(code, 201, body)
+        wait_for(lambda: s.request("GET", NS + "/endpoints/far")[2].get("subsets"),
+                 what="the Service's endpoints")
+        # (busybox wget's own -T crashes here: timeout(1) bounds each try.)
+        get = lambda pod, url: self.berthctl("exec", pod, "--", "timeout", "3", "wget", "-qO-",
+                                             url).stdout.strip()
+        wait_for(lambda: get("cli", "http://far.default.svc.cluster.local") == "srv",
+                 what="far from node A's pod")
+        wait_for(lambda: get("cli-b", "http://far") == "srv", what="far from node B's pod")
 
 
 if __name__ == "__main__":
