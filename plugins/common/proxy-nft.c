@@ -124,45 +124,46 @@ static void put_label(proxy_buf *b, const berth_proxy_service *s)
     buf_puts(b, "\"");
 }
 
-static void elements_sep(proxy_buf *b, int *first)
+/* ---- Map elements, one line each ----
+ *
+ * Every element of the four verdict maps and the two backend maps is one
+ * line "MAP\tKEY\tREST", REST being what follows the key (its comment, the
+ * colon, the value). Sorted, the lines group by map for the whole table,
+ * and two tables' lines merge into the elements to delete and to add when
+ * only some Services changed (proxy_render_nft_delta). */
+
+static void line_start(proxy_buf *b, const char *map, const proxy_entry *e, int nodeport)
 {
-    buf_puts(b, *first ? "\t\telements = { " : ",\n\t\t\t");
-    *first = 0;
+    buf_puts(b, map);
+    buf_puts(b, "\t");
+    put_key(b, e, nodeport);
 }
 
-/* One verdict map: with_backends picks the Services that have backends
- * (goto their load-balancing chain) or those without (goto reject-chain). */
-static void verdict_map(proxy_buf *b, const proxy_plan *plan, const char *name, int nodeport,
-                        int with_backends)
+/* Services with backends go to their load-balancing chain, the others to
+ * reject-chain, in separate maps. */
+static void verdict_lines(proxy_buf *b, const proxy_plan *plan, const char *map, int nodeport,
+                          int with_backends)
 {
-    buf_puts(b, "\tmap ");
-    buf_puts(b, name);
-    buf_puts(b, nodeport ? " {\n\t\ttype inet_proto . inet_service : verdict\n"
-                         : " {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n");
-    int first = 1;
     for (uint32_t i = 0; i < plan->nentries; i++) {
         const proxy_entry *e = &plan->entries[i];
         if ((e->nbackends > 0) != with_backends || (nodeport && !e->node_port))
             continue;
-        elements_sep(b, &first);
-        put_key(b, e, nodeport);
+        line_start(b, map, e, nodeport);
+        buf_puts(b, "\t");
         put_label(b, e->svc);
         buf_puts(b, " : goto ");
         if (with_backends)
             put_chain_name(b, e, nodeport);
         else
             buf_puts(b, "reject-chain");
+        buf_puts(b, "\n");
     }
-    buf_puts(b, first ? "\t}\n" : " }\n\t}\n");
 }
 
 /* The slots of every Service: key . index -> backend address . port. */
-static void backend_map(proxy_buf *b, const proxy_plan *plan, int nodeport)
+static void backend_lines(proxy_buf *b, const proxy_plan *plan, int nodeport)
 {
-    buf_puts(b, nodeport ? "\tmap nodeport-backends {\n\t\ttypeof meta l4proto . th dport"
-                         : "\tmap backends {\n\t\ttypeof ip daddr . meta l4proto . th dport");
-    buf_puts(b, " . numgen random mod 1 : ip daddr . th dport\n");
-    int first = 1;
+    const char *map = nodeport ? "nodeport-backends" : "backends";
     for (uint32_t i = 0; i < plan->nentries; i++) {
         const proxy_entry *e = &plan->entries[i];
         if (!e->nbackends || (nodeport && !e->node_port))
@@ -180,18 +181,17 @@ static void backend_map(proxy_buf *b, const proxy_plan *plan, int nodeport)
         for (uint32_t k = 0, n = slots(e); k < n; k++) {
             const berth_proxy_backend *bk =
                 e->backends[hashes ? sticky_backend(hashes, e->nbackends, k) : k];
-            elements_sep(b, &first);
-            put_key(b, e, nodeport);
+            line_start(b, map, e, nodeport);
             buf_puts(b, " . ");
             buf_putu(b, k);
-            buf_puts(b, " : ");
+            buf_puts(b, "\t : ");
             buf_puts(b, bk->ip);
             buf_puts(b, " . ");
             buf_putu(b, bk->port);
+            buf_puts(b, "\n");
         }
         free(hashes);
     }
-    buf_puts(b, first ? "\t}\n" : " }\n\t}\n");
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -200,39 +200,140 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* One chain per (kind, modulus) some Service uses. */
-static void lb_chains(proxy_buf *b, const proxy_plan *plan)
+static int cmp_line(const void *a, const void *b)
 {
-    uint64_t *used = malloc(((size_t)plan->nentries * 2 + 1) * sizeof *used);
-    if (!used) {
-        b->oom = 1;
-        return;
-    }
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The (kind, modulus) of every load-balancing chain the plan uses, sorted
+ * and unique. */
+static int chain_set(const proxy_plan *plan, proxy_nft_set *s)
+{
+    s->chains = malloc(((size_t)plan->nentries * 2 + 1) * sizeof *s->chains);
+    if (!s->chains)
+        return BERTH_ENOMEM;
     size_t n = 0;
     for (uint32_t i = 0; i < plan->nentries; i++) {
         const proxy_entry *e = &plan->entries[i];
         if (!e->nbackends)
             continue;
-        used[n++] = (uint64_t)(LB + sticky(e)) << 32 | slots(e);
+        s->chains[n++] = (uint64_t)(LB + sticky(e)) << 32 | slots(e);
         if (e->node_port)
-            used[n++] = (uint64_t)(NP_LB + sticky(e)) << 32 | slots(e);
+            s->chains[n++] = (uint64_t)(NP_LB + sticky(e)) << 32 | slots(e);
     }
-    qsort(used, n, sizeof *used, cmp_u64);
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && used[i] == used[i - 1])
-            continue;
-        int kind = (int)(used[i] >> 32);
-        uint32_t mod = (uint32_t)used[i];
-        int np = kind >= NP_LB;
-        buf_printf(b, "\tchain %s%u {\n\t\tmeta mark set meta mark | 0x8000 dnat ip to %s . %s "
-                      "mod %u%s map @%s\n\t}\n",
-                   chain_prefix[kind], mod, np ? "meta l4proto . th dport"
-                                               : "ip daddr . meta l4proto . th dport",
-                   kind == LB || kind == NP_LB ? "numgen random" : "jhash ip saddr", mod,
-                   kind == LB || kind == NP_LB ? "" : " seed " AFFINITY_SEED,
-                   np ? "nodeport-backends" : "backends");
+    qsort(s->chains, n, sizeof *s->chains, cmp_u64);
+    s->nchains = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || s->chains[i] != s->chains[i - 1])
+            s->chains[s->nchains++] = s->chains[i];
+    return 0;
+}
+
+int proxy_nft_set_build(const berth_nproxy *p, const proxy_plan *plan, proxy_nft_set *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->cidr, sizeof s->cidr, "%s", p->cidr);
+    proxy_buf b = {0};
+    verdict_lines(&b, plan, "service-ips", 0, 1);
+    verdict_lines(&b, plan, "service-nodeports", 1, 1);
+    verdict_lines(&b, plan, "no-endpoint-services", 0, 0);
+    verdict_lines(&b, plan, "no-endpoint-nodeports", 1, 0);
+    backend_lines(&b, plan, 0);
+    backend_lines(&b, plan, 1);
+    buf_put(&b, "", 1); /* the terminator, even for no lines */
+    if (b.oom || chain_set(plan, s) < 0) {
+        free(b.p);
+        proxy_nft_set_free(s);
+        return BERTH_ENOMEM;
     }
-    free(used);
+    s->buf = b.p;
+    for (char *c = b.p; *c; c++)
+        s->n += *c == '\n';
+    s->lines = malloc((s->n + 1) * sizeof *s->lines);
+    if (!s->lines) {
+        proxy_nft_set_free(s);
+        return BERTH_ENOMEM;
+    }
+    size_t k = 0;
+    for (char *c = b.p, *nl; (nl = strchr(c, '\n')); c = nl + 1) {
+        *nl = 0;
+        s->lines[k++] = c;
+    }
+    qsort(s->lines, s->n, sizeof *s->lines, cmp_line);
+    return 0;
+}
+
+void proxy_nft_set_free(proxy_nft_set *s)
+{
+    free(s->buf);
+    free(s->lines);
+    free(s->chains);
+    memset(s, 0, sizeof *s);
+}
+
+/* The parts of a line: its map (up to the first tab), its key (to the
+ * second) and the rest. */
+static size_t map_len(const char *line)
+{
+    return strcspn(line, "\t");
+}
+
+static const char *key_of(const char *line, size_t *len)
+{
+    const char *k = line + map_len(line) + 1;
+    *len = strcspn(k, "\t");
+    return k;
+}
+
+static void put_element(proxy_buf *b, const char *line)
+{
+    size_t kl;
+    const char *k = key_of(line, &kl);
+    buf_put(b, k, kl);
+    buf_puts(b, k + kl + 1);
+}
+
+static const char *const map_decl[][2] = {
+    {"backends", "typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : "
+                 "ip daddr . th dport"},
+    {"no-endpoint-nodeports", "type inet_proto . inet_service : verdict"},
+    {"no-endpoint-services", "type ipv4_addr . inet_proto . inet_service : verdict"},
+    {"nodeport-backends", "typeof meta l4proto . th dport . numgen random mod 1 : "
+                          "ip daddr . th dport"},
+    {"service-ips", "type ipv4_addr . inet_proto . inet_service : verdict"},
+    {"service-nodeports", "type inet_proto . inet_service : verdict"},
+};
+
+/* Every map with its elements (the sorted lines group by map). */
+static void maps(proxy_buf *b, const proxy_nft_set *s)
+{
+    size_t i = 0;
+    for (size_t m = 0; m < sizeof map_decl / sizeof map_decl[0]; m++) {
+        const char *name = map_decl[m][0];
+        size_t nl = strlen(name);
+        buf_printf(b, "\tmap %s {\n\t\t%s\n", name, map_decl[m][1]);
+        int first = 1;
+        for (; i < s->n && map_len(s->lines[i]) == nl && !strncmp(s->lines[i], name, nl); i++) {
+            buf_puts(b, first ? "\t\telements = { " : ",\n\t\t\t");
+            first = 0;
+            put_element(b, s->lines[i]);
+        }
+        buf_puts(b, first ? "\t}\n" : " }\n\t}\n");
+    }
+}
+
+static void lb_chain(proxy_buf *b, uint64_t chain)
+{
+    int kind = (int)(chain >> 32);
+    uint32_t mod = (uint32_t)chain;
+    int np = kind >= NP_LB;
+    buf_printf(b, "\tchain %s%u {\n\t\tmeta mark set meta mark | 0x8000 dnat ip to %s . %s "
+                  "mod %u%s map @%s\n\t}\n",
+               chain_prefix[kind], mod, np ? "meta l4proto . th dport"
+                                           : "ip daddr . meta l4proto . th dport",
+               kind == LB || kind == NP_LB ? "numgen random" : "jhash ip saddr", mod,
+               kind == LB || kind == NP_LB ? "" : " seed " AFFINITY_SEED,
+               np ? "nodeport-backends" : "backends");
 }
 
 static void base_chain(proxy_buf *b, const char *name, const char *type, const char *hook,
@@ -293,18 +394,71 @@ static void fixed_chains(const berth_nproxy *p, proxy_buf *b, uint64_t gen)
     base_chain(b, "filter-output", "filter", "output", "filter - 10", both);
 }
 
-void proxy_render_nft(const berth_nproxy *p, const proxy_plan *plan, uint64_t gen,
+void proxy_render_nft(const berth_nproxy *p, const proxy_nft_set *s, uint64_t gen,
                       proxy_buf *b)
 {
     buf_printf(b, "table ip %s {}\ndelete table ip %s\ntable ip %s {\n", p->name, p->name,
                p->name);
-    verdict_map(b, plan, "service-ips", 0, 1);
-    verdict_map(b, plan, "service-nodeports", 1, 1);
-    verdict_map(b, plan, "no-endpoint-services", 0, 0);
-    verdict_map(b, plan, "no-endpoint-nodeports", 1, 0);
-    backend_map(b, plan, 0);
-    backend_map(b, plan, 1);
+    maps(b, s);
     fixed_chains(p, b, gen);
-    lb_chains(b, plan);
+    for (size_t i = 0; i < s->nchains; i++)
+        lb_chain(b, s->chains[i]);
     buf_puts(b, "}\n");
+}
+
+/* Whether every chain of want is in have (both sorted). */
+static int chains_cover(const proxy_nft_set *have, const proxy_nft_set *want)
+{
+    size_t i = 0;
+    for (size_t j = 0; j < want->nchains; j++) {
+        while (i < have->nchains && have->chains[i] < want->chains[j])
+            i++;
+        if (i == have->nchains || have->chains[i] != want->chains[j])
+            return 0;
+    }
+    return 1;
+}
+
+static void element_statement(proxy_buf *b, const berth_nproxy *p, const char *verb,
+                              const char *line, int whole)
+{
+    size_t kl;
+    const char *k = key_of(line, &kl);
+    buf_printf(b, "%s element ip %s %.*s { ", verb, p->name, (int)map_len(line), line);
+    if (whole)
+        put_element(b, line);
+    else
+        buf_put(b, k, kl);
+    buf_puts(b, " }\n");
+}
+
+int proxy_render_nft_delta(const berth_nproxy *p, const proxy_nft_set *from,
+                           const proxy_nft_set *to, proxy_buf *b)
+{
+    if (strcmp(from->cidr, to->cidr) != 0 || !chains_cover(from, to))
+        return 1;
+    /* Two passes over the merge of the sorted lines: deletions first, so a
+     * key whose value changed is free again when it is added. */
+    size_t changes = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i = 0, j = 0;
+        while (i < from->n || j < to->n) {
+            int c = i == from->n ? 1 : j == to->n ? -1 : strcmp(from->lines[i], to->lines[j]);
+            if (c == 0) {
+                i++, j++;
+                continue;
+            }
+            if (c < 0 && pass == 0)
+                element_statement(b, p, "delete", from->lines[i], 0);
+            else if (c > 0 && pass == 1)
+                element_statement(b, p, "add", to->lines[j], 1);
+            changes++;
+            if (c < 0)
+                i++;
+            else
+                j++;
+        }
+    }
+    /* Past half the table, one replace parses less than the statements. */
+    return changes / 2 > to->n / 2 + 16;
 }

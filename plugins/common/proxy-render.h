@@ -25,6 +25,18 @@
 /* Indices render as hex in iptables chain names: at most 5 digits. */
 #define PROXY_MAX_SERVICES 0xFFFFFu
 
+/* What an nft table holds besides its fixed chains: its map elements as
+ * sorted lines "MAP\tKEY\tREST" and the load-balancing chains (kind << 32
+ * | modulus, sorted), with the pod range its masquerade rule names. */
+typedef struct proxy_nft_set {
+    char *buf;
+    char **lines;
+    size_t n;
+    uint64_t *chains;
+    size_t nchains;
+    char cidr[32];
+} proxy_nft_set;
+
 struct berth_nproxy {
     const berth_host *host;      /* NULL: render only */
     char name[PROXY_NAME_MAX + 1];   /* nft table, lower case */
@@ -42,7 +54,14 @@ struct berth_nproxy {
     uint64_t text_gen;
     uint32_t text_chains; /* iptables per-service chains it creates */
     int64_t text_sync_ns; /* when the sync that made it ran (monotonic) */
+    proxy_nft_set text_set; /* nft: its elements and chains */
     int dirty;
+    /* nft: what the kernel holds after the last successful apply (empty:
+     * unknown, so the next apply replaces the whole table), and the
+     * generation of the last whole replace, whose comment the repair check
+     * looks for (element changes leave the chains alone). */
+    proxy_nft_set live;
+    uint64_t full_gen;
 
     /* The one child in flight: an apply or a repair check. */
     enum { PROXY_IDLE, PROXY_APPLYING, PROXY_CHECKING } busy;
@@ -50,6 +69,8 @@ struct berth_nproxy {
     berth_host_watch *watch;
     uint64_t flight_gen;
     uint32_t flight_chains;
+    proxy_nft_set flight_set;
+    int flight_full; /* a whole replace, not element changes */
     int64_t flight_start_ns, flight_sync_ns;
 
     berth_host_timer *retry_timer, *repair_timer;
@@ -114,8 +135,16 @@ uint64_t proxy_hash(uint64_t h, const void *data, size_t n);
 
 /* ---- Renderers: append one whole transaction to b ---- */
 
-void proxy_render_nft(const berth_nproxy *p, const proxy_plan *plan, uint64_t gen,
+int proxy_nft_set_build(const berth_nproxy *p, const proxy_plan *plan, proxy_nft_set *s);
+void proxy_nft_set_free(proxy_nft_set *s);
+void proxy_render_nft(const berth_nproxy *p, const proxy_nft_set *s, uint64_t gen,
                       proxy_buf *b);
+/* One transaction taking the live table from `from` to `to` element by
+ * element (deletions, then additions). Returns 0 with it in b, or 1 when
+ * only a whole replace will do: a load-balancing chain `to` needs is not
+ * there, the pod range moved, or most of the table changed. */
+int proxy_render_nft_delta(const berth_nproxy *p, const proxy_nft_set *from,
+                           const proxy_nft_set *to, proxy_buf *b);
 void proxy_render_iptables(const berth_nproxy *p, const proxy_plan *plan, uint64_t gen,
                            proxy_buf *b);
 /* The iptables scripts (apply, check, delete), built once at new. */

@@ -163,19 +163,31 @@ int berth_nproxy_set_cluster_cidr(berth_nproxy *p, const char *cidr)
     return 0;
 }
 
+/* The whole transaction for t; for nft, *set (when given) gets the table's
+ * elements and chains, which later applies diff against. */
 static char *render(const berth_nproxy *p, const berth_proxy_table *t, size_t *len,
-                    proxy_plan *plan)
+                    proxy_plan *plan, proxy_nft_set *set)
 {
     if (proxy_plan_build(p, t, plan) < 0)
         return NULL;
     proxy_buf b = {0};
     uint64_t gen = t ? t->generation : 0;
+    proxy_nft_set local;
+    if (!set)
+        set = &local;
+    memset(set, 0, sizeof *set);
     if (p->backend == BERTH_NPROXY_IPTABLES)
         proxy_render_iptables(p, plan, gen, &b);
+    else if (proxy_nft_set_build(p, plan, set) < 0)
+        b.oom = 1;
     else
-        proxy_render_nft(p, plan, gen, &b);
+        proxy_render_nft(p, set, gen, &b);
+    if (set == &local)
+        proxy_nft_set_free(set);
     if (b.oom) {
         free(b.p);
+        if (set != &local)
+            proxy_nft_set_free(set);
         return NULL;
     }
     if (len)
@@ -188,7 +200,7 @@ char *berth_nproxy_render(const berth_nproxy *p, const berth_proxy_table *t, siz
     if (!p)
         return NULL;
     proxy_plan plan;
-    char *text = render(p, t, len, &plan);
+    char *text = render(p, t, len, &plan, NULL);
     proxy_plan_free(&plan);
     return text;
 }
@@ -301,6 +313,11 @@ static void on_apply_exit(int pid, int wstatus, void *arg)
     int64_t now = mono_ns();
     if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
         p->stats.applied_generation = p->flight_gen;
+        if (p->flight_full)
+            p->full_gen = p->flight_gen;
+        proxy_nft_set_free(&p->live);
+        p->live = p->flight_set; /* what the kernel now holds */
+        memset(&p->flight_set, 0, sizeof p->flight_set);
         p->stats.applies++;
         p->stats.last_apply_ns = now - p->flight_start_ns;
         p->stats.last_sync_to_live_ns = now - p->flight_sync_ns;
@@ -312,6 +329,9 @@ static void on_apply_exit(int pid, int wstatus, void *arg)
         kick(p);
         return;
     }
+    /* Unknown what is live now: the next apply replaces the whole table. */
+    proxy_nft_set_free(&p->live);
+    proxy_nft_set_free(&p->flight_set);
     char out[TOOL_OUTPUT_MAX], why[TOOL_OUTPUT_MAX + 64];
     read_output(p->err_path, out, sizeof out);
     snprintf(why, sizeof why, "%s exited with %d: %s",
@@ -327,7 +347,19 @@ static void start_apply(berth_nproxy *p)
     p->flight_chains = p->text_chains;
     p->flight_sync_ns = p->text_sync_ns;
     p->dirty = 0;
-    int err = write_file(p->rules_path, p->text, p->text_len);
+    /* nft: only the elements that changed, when the live table has every
+     * chain they need; else (and for iptables) the whole table. */
+    proxy_buf delta = {0};
+    p->flight_full = !p->live.buf || !p->text_set.buf ||
+                     proxy_render_nft_delta(p, &p->live, &p->text_set, &delta) != 0 ||
+                     delta.oom;
+    proxy_nft_set_free(&p->flight_set);
+    p->flight_set = p->text_set; /* an apply after a failure is a whole one */
+    memset(&p->text_set, 0, sizeof p->text_set);
+    p->stats.element_applies += !p->flight_full;
+    int err = p->flight_full ? write_file(p->rules_path, p->text, p->text_len)
+                             : write_file(p->rules_path, delta.p ? delta.p : "", delta.len);
+    free(delta.p);
     if (err < 0) {
         char why[PATH_MAX + 64];
         snprintf(why, sizeof why, "cannot write %s: %s", p->rules_path, strerror(-err));
@@ -380,7 +412,7 @@ static int check_passed(const berth_nproxy *p)
     while (!found && getline(&line, &cap, f) > 0) {
         if (!ipt && strncmp(line, "table ", 6) == 0)
             ours = strcmp(line, table_line) == 0;
-        found = ours && has_generation(line, p->stats.applied_generation);
+        found = ours && has_generation(line, p->full_gen);
     }
     free(line);
     fclose(f);
@@ -400,6 +432,7 @@ static void on_check_exit(int pid, int wstatus, void *arg)
                   "again", (unsigned long long)p->stats.applied_generation);
         p->stats.repairs++;
         p->dirty = 1;
+        proxy_nft_set_free(&p->live); /* put back whole */
     }
     kick(p);
 }
@@ -435,7 +468,8 @@ int berth_nproxy_sync(berth_nproxy *p, const berth_proxy_table *t)
         return BERTH_EINVAL;
     size_t len = 0;
     proxy_plan plan;
-    char *text = render(p, t, &len, &plan);
+    proxy_nft_set set;
+    char *text = render(p, t, &len, &plan, &set);
     uint32_t nentries = plan.nentries;
     p->stats.skipped = plan.skipped;
     proxy_plan_free(&plan);
@@ -443,6 +477,8 @@ int berth_nproxy_sync(berth_nproxy *p, const berth_proxy_table *t)
         return BERTH_ENOMEM;
     free(p->text);
     p->text = text;
+    proxy_nft_set_free(&p->text_set);
+    p->text_set = set;
     p->text_len = len;
     p->text_gen = t->generation;
     p->text_chains = nentries;
@@ -498,5 +534,8 @@ void berth_nproxy_free(berth_nproxy *p)
     free(p->ipt_check);
     free(p->ipt_delete);
     free(p->text);
+    proxy_nft_set_free(&p->text_set);
+    proxy_nft_set_free(&p->flight_set);
+    proxy_nft_set_free(&p->live);
     free(p);
 }

@@ -40,6 +40,7 @@ typedef struct berth_nproxy_stats {
     uint32_t applies;            /* successful applies */
     uint32_t failures;           /* failed applies (each is retried) */
     uint32_t repairs;            /* re-applies because the rules had gone */
+    uint32_t element_applies;    /* applies that changed map elements only (nft) */
     uint32_t skipped;            /* entries or backends the last render left out */
     int64_t last_apply_ns;       /* how long the last successful apply ran */
     int64_t last_sync_to_live_ns; /* from the sync that made it to its rules being live */

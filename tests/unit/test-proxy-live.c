@@ -243,10 +243,24 @@ static int exercise(void *arg)
         EXPECT(counts[2] == 0 && counts[0] + counts[1] == 30);
     }
 
+    /* Another backend of the same count: with nft only the map elements
+     * change (no new chain is needed), and the rules follow. */
+    berth_nproxy_stats mid;
+    berth_nproxy_get_stats(l.proxy, &mid);
+    berth_proxy_backend swapped[] = {l.backends[0], l.backends[2]};
+    svcs[0].backends = swapped;
+    if (sync_and_wait(&l, svcs, 3, 3)) {
+        spread(&l, "10.96.0.50", 80, 30, counts);
+        EXPECT(counts[1] == 0 && counts[0] > 0 && counts[2] > 0);
+        berth_nproxy_stats now;
+        berth_nproxy_get_stats(l.proxy, &now);
+        EXPECT(ipt || now.element_applies == mid.element_applies + 1);
+    }
+
     /* A burst of syncs coalesces: at most the one in flight and one more. */
     berth_nproxy_stats before, after;
     berth_nproxy_get_stats(l.proxy, &before);
-    for (uint64_t gen = 3; gen <= 7; gen++) {
+    for (uint64_t gen = 4; gen <= 7; gen++) {
         berth_proxy_table t = {sizeof t, 3, svcs, gen};
         EXPECT(berth_nproxy_sync(l.proxy, &t) == 0);
     }
