@@ -203,9 +203,15 @@ void api_conn_set_watch(berth_api *a, struct evhttp_connection *evcon, api_watch
 /* Counts r as waiting for the store (shutdown waits for these). */
 void api_req_hold(api_req *r);
 
-/* Calls fn(arg) when evcon closes (fn NULL: no longer). */
+/* conn.c: calls fn(arg) when evcon closes (fn NULL: no longer). */
 void api_conn_set_gone(berth_api *a, struct evhttp_connection *evcon, void (*fn)(void *),
                        void *arg);
+/* Tracks a request's connection (TCP_NODELAY, close callback); false when
+ * it is new and the server is at its connection cap. */
+bool api_conn_track(berth_api *a, struct evhttp_connection *evcon);
+/* The listener's error callback, and the timer that re-enables it. */
+void api_accept_error(struct evconnlistener *l, void *arg);
+void api_relisten(evutil_socket_t fd, short what, void *arg);
 /* pods/log and pods/exec through the node agent (podlog.c). */
 void api_serve_pod_log(api_req *r);
 void api_serve_pod_exec(api_req *r);

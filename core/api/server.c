@@ -1,12 +1,11 @@
-/* The HTTP front: evhttp setup, connection accounting, authentication, the
- * request limits, dispatch by route and verb, and replies. */
+/* The HTTP front: evhttp setup, authentication, the request limits,
+ * dispatch by route and verb, and replies (connections: conn.c). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -30,98 +29,10 @@
 #define MAX_URI 8192
 #define MAX_DEPTH 100
 
-/* ---- Connections: counted so that idle ones cannot take every fd. ---- */
-
-static void conn_closed(struct evhttp_connection *evcon, void *arg)
-{
-    berth_api *a = arg;
-    for (size_t i = 0; i < a->nconns; i++)
-        if (a->conns[i].evcon == evcon) {
-            api_watch *w = a->conns[i].watch;
-            void (*gone)(void *) = a->conns[i].gone;
-            void *gone_arg = a->conns[i].gone_arg;
-            a->conns[i] = a->conns[--a->nconns];
-            if (w)
-                api_watch_conn_gone(w);
-            if (gone)
-                gone(gone_arg);
-            return;
-        }
-}
-
-void api_conn_set_watch(berth_api *a, struct evhttp_connection *evcon, api_watch *w)
-{
-    for (size_t i = 0; i < a->nconns; i++)
-        if (a->conns[i].evcon == evcon) {
-            a->conns[i].watch = w;
-            return;
-        }
-}
-
-void api_conn_set_gone(berth_api *a, struct evhttp_connection *evcon, void (*fn)(void *),
-                       void *arg)
-{
-    for (size_t i = 0; i < a->nconns; i++)
-        if (a->conns[i].evcon == evcon) {
-            a->conns[i].gone = fn;
-            a->conns[i].gone_arg = arg;
-            return;
-        }
-}
-
 void berth_api_set_pod_backend(berth_api *a, const berth_api_pod_backend *b, void *arg)
 {
     a->pods = b;
     a->pods_arg = arg;
-}
-
-/* Returns false when the connection is new and over the cap. */
-static bool conn_track(berth_api *a, struct evhttp_connection *evcon)
-{
-    if (!evcon)
-        return true;
-    for (size_t i = 0; i < a->nconns; i++)
-        if (a->conns[i].evcon == evcon)
-            return true;
-    if (a->nconns >= a->o.max_conns)
-        return false;
-    if (a->nconns == a->conns_cap) {
-        size_t cap = a->conns_cap ? a->conns_cap * 2 : 64;
-        struct api_conn *n = realloc(a->conns, cap * sizeof *n);
-        if (!n)
-            return false;
-        a->conns = n;
-        a->conns_cap = cap;
-    }
-    a->conns[a->nconns++] = (struct api_conn){evcon, NULL, NULL, NULL};
-    /* Replies leave in more than one write (TLS records, chunks); without
-     * this, Nagle and delayed ACKs add 40 ms to a round trip. */
-    int one = 1;
-    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    evhttp_connection_set_closecb(evcon, conn_closed, a);
-    return true;
-}
-
-/* accept() failing with EMFILE would otherwise spin the loop: pause
- * accepting for a second; the read timeout frees idle connections. */
-static void relisten(evutil_socket_t fd, short what, void *arg)
-{
-    berth_api *a = arg;
-    if (a->sock && !a->draining)
-        evconnlistener_enable(evhttp_bound_socket_get_listener(a->sock));
-}
-
-static void accept_error(struct evconnlistener *l, void *arg)
-{
-    berth_api *a = arg;
-    int e = EVUTIL_SOCKET_ERROR();
-    BERTH_WARN("api", "accept failed: %s; pausing new connections for 1s",
-               strerror(e));
-    evconnlistener_disable(l);
-    struct timeval tv = {1, 0};
-    event_add(a->relisten, &tv);
 }
 
 /* ---- Requests. ---- */
@@ -437,7 +348,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     r->method = evhttp_request_get_command(req);
     TAILQ_INIT(&r->q);
     r->verb = "other";
-    if (!conn_track(a, evhttp_request_get_connection(req))) {
+    if (!api_conn_track(a, evhttp_request_get_connection(req))) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         return api_reply_error(r, BERTH_EUNAVAILABLE, "too many open connections");
     }
@@ -644,7 +555,7 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
     a->o.addr = NULL;
     a->started = (int64_t)time(NULL);
     a->http = evhttp_new(a->base);
-    a->relisten = event_new(a->base, -1, 0, relisten, a);
+    a->relisten = event_new(a->base, -1, 0, api_relisten, a);
     if (!a->http || !a->relisten || a->token_len < 16) {
         int rc = a->token_len < 16 ? BERTH_EINVAL : BERTH_ENOMEM;
         berth_api_free(a);
@@ -672,7 +583,7 @@ int berth_api_start(const berth_api_options *o, berth_api **out)
         return BERTH_EIO;
     }
     struct evconnlistener *l = evhttp_bound_socket_get_listener(a->sock);
-    evconnlistener_set_error_cb(l, accept_error);
+    evconnlistener_set_error_cb(l, api_accept_error);
     evutil_socket_t fd = evhttp_bound_socket_get_fd(a->sock);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
