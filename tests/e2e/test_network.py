@@ -56,12 +56,20 @@ CLIENT = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client"},
 
 
 def http_get(host, port, path="/", timeout=5):
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        return conn.getresponse().read().decode().strip()
-    finally:
-        conn.close()
+    # httpd closes first, so each backend keeps its side of a connection in
+    # TIME_WAIT; hundreds of quick connections from one address soon reuse
+    # a source port, and a SYN the backend's TIME_WAIT refuses is reset. A
+    # real client retries; so does this one, twice.
+    for attempt in range(3):
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            return conn.getresponse().read().decode().strip()
+        except (ConnectionRefusedError, ConnectionResetError):
+            if attempt == 2:
+                raise
+        finally:
+            conn.close()
 
 
 def run(*cmd):
