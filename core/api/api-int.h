@@ -169,7 +169,6 @@ struct api_req {
     cJSON *body;      /* the decoded request body, owned */
     api_mutate_fn mutate;
     int attempts;
-    int64_t expect_rev; /* update precondition, 0 for none */
     char msg[1024];   /* message for the error being returned */
     berth_errlist errs;
     /* create */

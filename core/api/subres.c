@@ -67,8 +67,7 @@ int api_scale_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
     }
     const char *rv = berth_obj_str(scale, "metadata.resourceVersion");
     if (rv && *rv) {
-        r->expect_rev = berth_obj_rv(scale);
-        if (r->expect_rev != berth_obj_rv(cur)) {
+        if (berth_obj_rv(scale) != berth_obj_rv(cur)) {
             cJSON_Delete(scale);
             return BERTH_ECONFLICT;
         }

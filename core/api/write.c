@@ -1,6 +1,9 @@
 /* Changing objects: PUT, PATCH and DELETE, all as one read-modify-write
- * cycle over the store's compare-and-swap, retried on a conflict unless the
- * client pinned a resourceVersion. */
+ * cycle over the store's compare-and-swap, retried on a conflict. Each retry
+ * runs the mutation again on the state that won, so a client's
+ * preconditions (a resourceVersion, a UID) are checked against it afresh:
+ * a pinned resourceVersion then fails with 409, and a patch that pinned
+ * nothing applies on top, as Kubernetes' GuaranteedUpdate does. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +12,8 @@
 
 #include "api/api-int.h"
 
-/* An update without a precondition retries a lost race, as Kubernetes'
- * GuaranteedUpdate does; each retry reads the state that beat it, which the
- * store answers only once durable, so retries cannot spin. */
+/* Each retry reads the state that beat it, which the store answers only
+ * once durable, so retries cannot spin. */
 #define MAX_ATTEMPTS 64
 
 void api_set_item(cJSON *obj, const char *name, cJSON *item)
@@ -83,7 +85,6 @@ int api_prepare_update(api_req *r, cJSON *cur, cJSON **objp, bool status_only,
         snprintf(r->msg, sizeof r->msg,
                  "Precondition failed: UID in precondition: %s, UID in object meta: %s",
                  uid, cuid);
-        r->expect_rev = -1;
         return BERTH_ECONFLICT;
     }
     static const char *const owned[] = {"name", "namespace", "uid", "creationTimestamp",
@@ -132,7 +133,7 @@ static void reply_binding(api_req *r)
 static void rmw_written(void *arg, const berth_store_result *res)
 {
     api_req *r = arg;
-    if (res->err == BERTH_ECONFLICT && r->expect_rev == 0 && ++r->attempts < MAX_ATTEMPTS)
+    if (res->err == BERTH_ECONFLICT && ++r->attempts < MAX_ATTEMPTS)
         return rmw_fetch(r);
     if (res->err)
         return api_reply_error(r, res->err, NULL);
@@ -205,18 +206,19 @@ void api_rmw_start(api_req *r)
 
 /* ---- PUT ---- */
 
-/* A pinned resourceVersion in obj must equal cur's. */
+/* A resourceVersion in obj pins it to cur's. A patch inherits cur's own,
+ * which pins nothing: the retry re-applies it to the state that won. */
 static int check_rv(api_req *r, const cJSON *obj, const cJSON *cur)
 {
     const char *rv = berth_obj_str(obj, "metadata.resourceVersion");
     if (!rv || !*rv)
         return 0;
-    r->expect_rev = berth_obj_rv(obj);
-    if (r->expect_rev <= 0) {
+    int64_t want = berth_obj_rv(obj);
+    if (want <= 0) {
         snprintf(r->msg, sizeof r->msg, "invalid resourceVersion \"%s\"", rv);
         return BERTH_EBADREQUEST;
     }
-    return r->expect_rev == berth_obj_rv(cur) ? 0 : BERTH_ECONFLICT;
+    return want == berth_obj_rv(cur) ? 0 : BERTH_ECONFLICT;
 }
 
 static int check_name(api_req *r, cJSON *obj)
@@ -311,7 +313,6 @@ static int delete_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
         snprintf(r->msg, sizeof r->msg,
                  "Precondition failed: UID in precondition: %s, UID in object meta: %s",
                  r->pre_uid, uid ? uid : "");
-        r->expect_rev = -1;
         return BERTH_ECONFLICT;
     }
     if (r->pre_rv && r->pre_rv != berth_obj_rv(cur)) {
@@ -319,7 +320,6 @@ static int delete_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
                  "Precondition failed: ResourceVersion in precondition: %" PRId64
                  ", ResourceVersion in object meta: %" PRId64,
                  r->pre_rv, berth_obj_rv(cur));
-        r->expect_rev = -1;
         return BERTH_ECONFLICT;
     }
     const cJSON *fin = berth_obj_at(cur, "metadata.finalizers");

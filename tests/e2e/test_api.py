@@ -177,6 +177,44 @@ class ApiTest(ServerTestCase):
         self.assertStatus(self.req("PATCH", DEPLOY + "/nope", {},
                                    ctype="application/merge-patch+json"), 404, "NotFound")
 
+    def test_concurrent_patches_all_land(self):
+        """Patches racing on one object each land: a patch pins no
+        resourceVersion, so a lost compare-and-swap is retried on the
+        winner's state instead of answered with 409."""
+        self.req("POST", DEPLOY, deployment("race", replicas=1))
+        n = 24
+        barrier = threading.Barrier(n)
+        results = []
+
+        def patch(i):
+            conn = self.server.connect()
+            barrier.wait()
+            if i % 4 == 0:
+                r = self.server.request("PATCH", DEPLOY + "/race/scale",
+                                        {"spec": {"replicas": i}},
+                                        ctype="application/merge-patch+json", conn=conn)
+            else:
+                r = self.server.request("PATCH", DEPLOY + "/race",
+                                        {"metadata": {"labels": {"p%d" % i: "x"}}},
+                                        ctype="application/merge-patch+json", conn=conn)
+            results.append(r[0])
+            conn.close()
+        threads = [threading.Thread(target=patch, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, [200] * n)
+        _, _, d = self.req("GET", DEPLOY + "/race")
+        for i in range(n):
+            if i % 4:
+                self.assertEqual(d["metadata"]["labels"].get("p%d" % i), "x", i)
+        # A pinned resourceVersion that is stale still fails.
+        st, _, body = self.req("PATCH", DEPLOY + "/race",
+                               {"metadata": {"resourceVersion": "1", "labels": {"q": "1"}}},
+                               ctype="application/merge-patch+json")
+        self.assertEqual((st, body.get("reason")), (409, "Conflict"), body)
+
     def test_status_subresource(self):
         d = deployment("st")
         d["status"] = {"replicas": 9}
