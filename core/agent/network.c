@@ -128,7 +128,7 @@ static void update_peers(agent_group *g)
         const char *ip = internal_ip(nodes[i]);
         if (!name || !cidr || !ip || !strcmp(name, g->nodes[0]->name))
             continue;
-        peers[k++] = (berth_net_peer){name, ip, cidr};
+        peers[k++] = (berth_net_peer){sizeof *peers, name, ip, cidr};
         if (kl < sizeof key)
             kl += (size_t)snprintf(key + kl, sizeof key - kl, "%s=%s@%s;", name, cidr, ip);
     }
@@ -210,7 +210,7 @@ int agent_net_start(agent_group *g, const char *plugin)
         err = berth_informer_start(net->nodes);
     if (!err && has_proxy(net->plugin)) {
         berth_svcproxy_opts po = {.base = g->base, .client = g->client, .apply = apply_proxy,
-                                  .arg = g};
+                                  .arg = g, .node_name = g->nodes[0]->name};
         err = berth_svcproxy_start(&po, &net->proxy);
     }
     return err;

@@ -29,6 +29,7 @@ struct berth_svcproxy {
     uint32_t retry_ms;       /* the next backoff after a failed apply; 0: none yet */
     struct event *timer;
     berth_proxy_table_buf buf;
+    char *node_name;         /* buf.node_name */
     bool applied;            /* a table was applied: last_hash means something */
     uint64_t last_hash;
     uint64_t generation;
@@ -144,6 +145,8 @@ int berth_svcproxy_start(const berth_svcproxy_opts *o, berth_svcproxy **out)
     p->debounce_ms = o->debounce_ms ? o->debounce_ms : DEFAULT_DEBOUNCE_MS;
     p->timer = evtimer_new(p->base, on_timer, p);
     int rc = p->timer ? 0 : BERTH_ENOMEM;
+    if (!rc && o->node_name && !(p->buf.node_name = p->node_name = strdup(o->node_name)))
+        rc = BERTH_ENOMEM;
     if (!rc)
         rc = informer(p, o->client, "Service", &p->svc);
     if (!rc)
@@ -172,6 +175,7 @@ void berth_svcproxy_free(berth_svcproxy *p)
     berth_informer_free(p->svc);
     berth_informer_free(p->eps);
     berth_proxy_table_free(&p->buf);
+    free(p->node_name);
     free(p);
 }
 

@@ -29,6 +29,8 @@ typedef struct berth_svcproxy_opts {
     void *arg;
     uint32_t debounce_ms;          /* changes within this window are applied
                                     * together; 0: 10 */
+    const char *node_name;         /* this node: which endpoints are local
+                                    * (copied); NULL: none is */
 } berth_svcproxy_opts;
 
 /* Starts the informers. The first table is applied once both have their
@@ -54,9 +56,12 @@ typedef struct berth_proxy_table_buf {
     size_t services_cap;
     berth_proxy_backend *backends;
     size_t nbackends, backends_cap;
+    const char **external_ips;
+    size_t nexternal_ips, external_ips_cap;
+    const char *node_name; /* backends on this node are local; NULL: none */
 } berth_proxy_table_buf;
 
-/* Empties b, keeping its memory. */
+/* Empties b, keeping its memory (and its node_name). */
 void berth_proxy_table_reset(berth_proxy_table_buf *b);
 /* Appends one entry per port of Service svc, with the ready backends of eps
  * (its Endpoints, or NULL). A Service the proxy does not serve (headless,

@@ -1,7 +1,8 @@
 /* Building the service proxy table (proxy.h) from Service and Endpoints
  * objects, with kube-proxy's reading of them: one entry per Service port,
- * its ready backends sorted and without repeats. Everything goes into two
- * flat arrays that live from build to build; strings are the objects' own. */
+ * its ready backends sorted and without repeats, its external IPs and
+ * traffic policies. Everything goes into three flat arrays that live from
+ * build to build; strings are the objects' own. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,52 @@ static uint32_t affinity_timeout(const cJSON *spec)
     return (uint32_t)t->valuedouble;
 }
 
+static bool is_local_policy(const cJSON *spec, const char *field)
+{
+    const cJSON *v = get(spec, field);
+    return cJSON_IsString(v) && !strcmp(v->valuestring, "Local");
+}
+
+static int add_external_ip(berth_proxy_table_buf *b, size_t start, const cJSON *ip,
+                           const char *cluster_ip, int family)
+{
+    if (!cJSON_IsString(ip) || ip_family(ip->valuestring) != family ||
+        !strcmp(ip->valuestring, cluster_ip))
+        return 0;
+    for (size_t i = start; i < b->nexternal_ips; i++)
+        if (!strcmp(b->external_ips[i], ip->valuestring))
+            return 0;
+    int err = reserve((void **)&b->external_ips, &b->external_ips_cap, b->nexternal_ips,
+                      sizeof *b->external_ips);
+    if (!err)
+        b->external_ips[b->nexternal_ips++] = ip->valuestring;
+    return err;
+}
+
+/* Appends the Service's external addresses for one of its ports: every
+ * spec.externalIPs and status.loadBalancer.ingress ip of the cluster IP's
+ * family, once. Each port gets its own run, so the runs add up in order
+ * like the backends. */
+static int add_external_ips(berth_proxy_table_buf *b, const cJSON *svc, const char *cluster_ip,
+                            int family, uint32_t *count)
+{
+    size_t start = b->nexternal_ips;
+    const cJSON *ip, *ing;
+    int err = 0;
+    cJSON_ArrayForEach(ip, get(get(svc, "spec"), "externalIPs"))
+    {
+        if ((err = add_external_ip(b, start, ip, cluster_ip, family)) != 0)
+            return err;
+    }
+    cJSON_ArrayForEach(ing, get(get(get(svc, "status"), "loadBalancer"), "ingress"))
+    {
+        if ((err = add_external_ip(b, start, get(ing, "ip"), cluster_ip, family)) != 0)
+            return err;
+    }
+    *count = (uint32_t)(b->nexternal_ips - start);
+    return 0;
+}
+
 typedef struct collect_ctx {
     berth_proxy_table_buf *b;
     int family; /* the cluster IP's: a rule cannot mix families */
@@ -86,7 +133,9 @@ static void collect_backend(void *arg, const cJSON *addr, uint16_t port)
     if ((c->err = reserve((void **)&b->backends, &b->backends_cap, b->nbackends,
                           sizeof *b->backends)) != 0)
         return;
-    b->backends[b->nbackends++] = (berth_proxy_backend){ip->valuestring, port};
+    const cJSON *node = get(addr, "nodeName");
+    bool local = b->node_name && cJSON_IsString(node) && !strcmp(node->valuestring, b->node_name);
+    b->backends[b->nbackends++] = (berth_proxy_backend){ip->valuestring, port, local};
 }
 
 static int cmp_backend(const void *a, const void *b)
@@ -113,8 +162,9 @@ static uint32_t sort_unique(berth_proxy_table_buf *b, size_t start)
 
 void berth_proxy_table_reset(berth_proxy_table_buf *b)
 {
-    b->table = (berth_proxy_table){.size = sizeof b->table};
+    b->table = BERTH_PROXY_TABLE(0, NULL, 0);
     b->nbackends = 0;
+    b->nexternal_ips = 0;
 }
 
 int berth_proxy_table_add(berth_proxy_table_buf *b, const cJSON *svc, const cJSON *eps)
@@ -133,6 +183,8 @@ int berth_proxy_table_add(berth_proxy_table_buf *b, const cJSON *svc, const cJSO
         return 0;
     bool node_ports = !strcmp(t, "NodePort") || !strcmp(t, "LoadBalancer");
     uint32_t affinity = affinity_timeout(spec);
+    bool external_local = is_local_policy(spec, "externalTrafficPolicy");
+    bool internal_local = is_local_policy(spec, "internalTrafficPolicy");
     const cJSON *p;
     cJSON_ArrayForEach(p, ports)
     {
@@ -150,6 +202,9 @@ int berth_proxy_table_add(berth_proxy_table_buf *b, const cJSON *svc, const cJSO
         berth_endpoints_each_ready(eps, port_name, proto, false, collect_backend, &c);
         if (c.err)
             return c.err;
+        uint32_t nexternal = 0;
+        if ((err = add_external_ips(b, svc, cip->valuestring, family, &nexternal)) != 0)
+            return err;
         b->services[b->table.nservices++] = (berth_proxy_service){
             .svc_namespace = ns,
             .svc_name = name,
@@ -160,6 +215,9 @@ int berth_proxy_table_add(berth_proxy_table_buf *b, const cJSON *svc, const cJSO
             .protocol = protocol,
             .affinity_timeout_s = affinity,
             .nbackends = sort_unique(b, start),
+            .nexternal_ips = nexternal,
+            .external_local = external_local,
+            .internal_local = internal_local,
         };
     }
     return 0;
@@ -184,18 +242,19 @@ static int cmp_service(const void *a, const void *b)
 
 void berth_proxy_table_finish(berth_proxy_table_buf *b)
 {
-    /* Backends were appended service by service: the offsets are a
-     * running sum, so no pointer had to survive the array's growth. */
-    size_t off = 0;
+    /* Backends and external IPs were appended entry by entry: the offsets
+     * are running sums, so no pointer had to survive the arrays' growth. */
+    size_t off = 0, ext = 0;
     for (uint32_t i = 0; i < b->table.nservices; i++) {
         berth_proxy_service *s = &b->services[i];
         s->backends = s->nbackends ? b->backends + off : NULL;
         off += s->nbackends;
+        s->external_ips = s->nexternal_ips ? b->external_ips + ext : NULL;
+        ext += s->nexternal_ips;
     }
     if (b->table.nservices > 1)
         qsort(b->services, b->table.nservices, sizeof *b->services, cmp_service);
-    b->table.size = sizeof b->table;
-    b->table.services = b->services;
+    b->table = BERTH_PROXY_TABLE(b->table.nservices, b->services, 0);
 }
 
 /* FNV-1a, fed field by field. */
@@ -222,13 +281,17 @@ uint64_t berth_proxy_table_hash(const berth_proxy_table *t)
         h = mix_str(h, s->svc_name);
         h = mix_str(h, s->port_name);
         h = mix_str(h, s->cluster_ip);
-        uint32_t nums[] = {s->port, s->node_port, s->protocol, s->affinity_timeout_s,
-                           s->nbackends};
+        uint32_t nums[] = {s->port,      s->node_port,      s->protocol,
+                           s->affinity_timeout_s, s->nbackends, s->nexternal_ips,
+                           s->external_local,     s->internal_local};
         h = mix(h, nums, sizeof nums);
         for (uint32_t j = 0; j < s->nbackends; j++) {
             h = mix_str(h, s->backends[j].ip);
-            h = mix(h, &s->backends[j].port, sizeof s->backends[j].port);
+            uint32_t bk[] = {s->backends[j].port, s->backends[j].local};
+            h = mix(h, bk, sizeof bk);
         }
+        for (uint32_t j = 0; j < s->nexternal_ips; j++)
+            h = mix_str(h, s->external_ips[j]);
     }
     return h;
 }
@@ -237,6 +300,7 @@ void berth_proxy_table_free(berth_proxy_table_buf *b)
 {
     free(b->services);
     free(b->backends);
+    free(b->external_ips);
     *b = (berth_proxy_table_buf){0};
 }
 

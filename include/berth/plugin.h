@@ -11,7 +11,10 @@
  * Compatibility rules, so old plugins keep working with new hosts and the
  * other way round:
  * - Every table starts with its own size (uint32_t) and only ever grows at
- *   its end. A reader uses a member only when the table's size covers it.
+ *   its end. A reader uses a member only when the table's size covers it
+ *   (BERTH_COVERS). Arrays of structs are walked by the size their writer
+ *   gave (each element's own size, or a stride beside the array), never by
+ *   the reader's sizeof.
  * - A wrong abi_major is refused; a newer abi_minor is accepted.
  * - Error codes are the negative BERTH_E* values of berth/errno.h; they never
  *   change once released. The host survives any value a plugin returns.
@@ -34,6 +37,13 @@ extern "C" {
 /* The name of the one symbol every plugin exports. */
 #define BERTH_PLUGIN_SYMBOL "berth_plugin_v1"
 #define BERTH_PLUGIN_EXPORT __attribute__((visibility("default")))
+
+/* Whether a struct of the given size (as its writer built it) holds member. */
+#define BERTH_COVERS(size, type, member)                                        \
+    ((size_t)(size) >= offsetof(type, member) + sizeof(((type *)0)->member))
+/* Element i of an array whose elements are stride bytes apart. */
+#define BERTH_AT(type, base, stride, i)                                         \
+    ((const type *)(const void *)((const char *)(base) + (size_t)(stride) * (i)))
 
 typedef enum berth_plugin_kind {
     BERTH_PLUGIN_RUNTIME = 1,
@@ -270,8 +280,10 @@ typedef struct berth_net_node {
     const char *service_cidr; /* the Service IP range ("10.96.0.0/12"); may be NULL */
 } berth_net_node;
 
-/* Another node's slice of the pod network: pod_cidr is reached via node_ip. */
+/* Another node's slice of the pod network: pod_cidr is reached via node_ip.
+ * set_peers gets an array of them, walked by the first one's size. */
 typedef struct berth_net_peer {
+    uint32_t size; /* sizeof(berth_net_peer), the same in every element */
     const char *node_name;
     const char *node_ip;
     const char *pod_cidr;
@@ -321,10 +333,13 @@ enum { BERTH_PROTO_TCP = 6, BERTH_PROTO_UDP = 17, BERTH_PROTO_SCTP = 132 };
 typedef struct berth_proxy_backend {
     const char *ip;
     uint16_t port;
+    uint8_t local; /* 1: the endpoint runs on this node (its nodeName) */
 } berth_proxy_backend;
 
 /* One port of one Service with its ready backends (sorted by ip, then port,
- * so equal tables render equal rules). */
+ * so equal tables render equal rules). Its front doors: cluster_ip:port,
+ * every external IP at the same port, and node_port on the node's own
+ * addresses. */
 typedef struct berth_proxy_service {
     const char *svc_namespace;
     const char *svc_name;
@@ -334,17 +349,39 @@ typedef struct berth_proxy_service {
     uint16_t node_port;          /* 0: none; else it answers on every local address */
     uint8_t protocol;            /* BERTH_PROTO_* */
     uint32_t affinity_timeout_s; /* sessionAffinity ClientIP; 0: none */
-    const berth_proxy_backend *backends;
+    const berth_proxy_backend *backends; /* walked by the table's backend_size */
     uint32_t nbackends;          /* 0: connections are refused (reject) */
+    /* spec.externalIPs and status.loadBalancer.ingress IPs: more virtual
+     * IPs for the same port, reached from outside the cluster. */
+    const char *const *external_ips;
+    uint32_t nexternal_ips;
+    /* externalTrafficPolicy Local: node-port and external-IP connections go
+     * to local backends only and keep the client's address (Cluster: any
+     * backend, masqueraded). No local backend: they are refused. */
+    uint8_t external_local;
+    /* internalTrafficPolicy Local: cluster-IP connections go to local
+     * backends only. */
+    uint8_t internal_local;
 } berth_proxy_service;
 
 /* The whole desired proxy state. Each sync replaces the previous one. */
 typedef struct berth_proxy_table {
     uint32_t size; /* sizeof(berth_proxy_table) */
     uint32_t nservices;
-    const berth_proxy_service *services;
+    const berth_proxy_service *services; /* walked by service_size */
     uint64_t generation; /* grows with every sync; for logs and repair checks */
+    /* sizeof each array element as the writer built it: a reader walks the
+     * arrays by these and uses a member only when they cover it. */
+    uint32_t service_size;
+    uint32_t backend_size;
 } berth_proxy_table;
+
+/* A table over n services built against this header. */
+#define BERTH_PROXY_TABLE(n, svcs, gen)                                         \
+    ((berth_proxy_table){.size = sizeof(berth_proxy_table), .nservices = (n),   \
+                         .services = (svcs), .generation = (gen),              \
+                         .service_size = sizeof(berth_proxy_service),          \
+                         .backend_size = sizeof(berth_proxy_backend)})
 
 /* A network plugin's operations. All run on the host loop and return
  * promptly; none calls back into the host except through berth_host. */
@@ -378,6 +415,11 @@ typedef struct berth_network_ops {
 #define BERTH_NETWORK_OPS_V1_SIZE                                                      \
     (offsetof(berth_network_ops, proxy_sync) + sizeof(void *))
 #define BERTH_HOST_V1_SIZE (offsetof(berth_host, now_ns) + sizeof(void *))
+#define BERTH_NET_PEER_V1_SIZE (offsetof(berth_net_peer, pod_cidr) + sizeof(void *))
+#define BERTH_PROXY_TABLE_V1_SIZE (offsetof(berth_proxy_table, backend_size) + sizeof(uint32_t))
+#define BERTH_PROXY_SERVICE_V1_SIZE                                                    \
+    (offsetof(berth_proxy_service, internal_local) + sizeof(uint8_t))
+#define BERTH_PROXY_BACKEND_V1_SIZE (offsetof(berth_proxy_backend, local) + sizeof(uint8_t))
 
 /* Annotations the sim runtime reads from berth_container_spec.annotations. */
 #define BERTH_SIM_START_DELAY "berth.dev/sim-start-delay"

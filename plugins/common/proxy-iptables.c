@@ -1,10 +1,12 @@
 /* The service proxy for nodes without nft: one iptables-restore --noflush
  * input, as kube-proxy's iptables mode writes it. Its chains (PREFIX-*):
  *
- *   nat    PREFIX-SERVICES   from PREROUTING and OUTPUT: one rule a Service
- *                            (VIP, protocol, port) -> PREFIX-S<index>
+ *   nat    PREFIX-SERVICES   from PREROUTING and OUTPUT: one rule a cluster
+ *                            or external IP (VIP, protocol, port) ->
+ *                            PREFIX-S<index>; external ones marked for
+ *                            masquerade first
  *          PREFIX-NODEPORTS  local destinations: mark for masquerade, then
- *                            the Service's chain
+ *                            the node port's chain
  *          PREFIX-S<index>   mark, then DNAT to one backend chosen by
  *                            `statistic` (1/n, 1/(n-1), ... 1)
  *          PREFIX-POST       from POSTROUTING: masquerade what the marks ask
@@ -60,15 +62,21 @@ static void match_port(proxy_buf *b, uint8_t proto, uint16_t port)
     buf_printf(b, " -p %s -m %s --dport %u", name, name, port);
 }
 
-static void match_vip(proxy_buf *b, const proxy_entry *e)
-{
-    buf_puts(b, " -d ");
-    buf_puts(b, e->svc->cluster_ip);
-    buf_puts(b, "/32");
-    match_port(b, e->svc->protocol, e->svc->port);
-}
-
 #define LOCAL_NOT_LOOPBACK " ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL"
+
+/* The door: " -d VIP/32 -p ..." or, for a node port, the local
+ * destinations and the port. */
+static void match_door(proxy_buf *b, const proxy_entry *e)
+{
+    if (e->vip) {
+        buf_puts(b, " -d ");
+        buf_puts(b, e->vip);
+        buf_puts(b, "/32");
+    } else {
+        buf_puts(b, LOCAL_NOT_LOOPBACK);
+    }
+    match_port(b, e->svc->protocol, e->port);
+}
 
 /* The xt_recent list remembering the clients of one backend of one
  * Service, named by content so it survives re-renders (and keeps its
@@ -139,6 +147,37 @@ static void service_rules(proxy_buf *b, const berth_nproxy *p, const proxy_entry
     }
 }
 
+/* "-A PREFIX-SERVICES -d VIP/32 -p ..." or "-A PREFIX-NODEPORTS -p ...":
+ * PREFIX-NODEPORTS sees local destinations only, so the port will do. */
+static void door_rule_start(proxy_buf *b, const berth_nproxy *p, const proxy_entry *e)
+{
+    if (e->vip) {
+        rule_start(b, p, "-SERVICES");
+        match_door(b, e);
+    } else {
+        rule_start(b, p, "-NODEPORTS");
+        match_port(b, e->svc->protocol, e->port);
+    }
+}
+
+/* The rules that send a door's traffic to its chain, marked first for
+ * masquerade when it comes from outside. vips: the doors of
+ * PREFIX-SERVICES, else those of PREFIX-NODEPORTS. */
+static void door_rules(proxy_buf *b, const berth_nproxy *p, const proxy_entry *e, uint32_t idx,
+                       int vips)
+{
+    if (!e->nbackends || (e->vip != NULL) != vips)
+        return;
+    if (e->masquerade) {
+        door_rule_start(b, p, e);
+        buf_puts(b, " -j MARK --or-mark 0x4000\n");
+    }
+    door_rule_start(b, p, e);
+    buf_puts(b, " -j ");
+    svc_chain_name(b, p, idx);
+    buf_puts(b, "\n");
+}
+
 static void nat_table(const berth_nproxy *p, const proxy_plan *plan, uint64_t gen,
                       proxy_buf *b)
 {
@@ -154,31 +193,13 @@ static void nat_table(const berth_nproxy *p, const proxy_plan *plan, uint64_t ge
      * repair check (`iptables -t nat -S PREFIX-SERVICES 1`). */
     rule_start(b, p, "-SERVICES");
     buf_printf(b, " -m comment --comment berth-gen-%llu\n", (unsigned long long)gen);
-    for (uint32_t i = 0; i < plan->nentries; i++) {
-        const proxy_entry *e = &plan->entries[i];
-        if (!e->nbackends)
-            continue;
-        rule_start(b, p, "-SERVICES");
-        match_vip(b, e);
-        buf_puts(b, " -j ");
-        svc_chain_name(b, p, i);
-        buf_puts(b, "\n");
-    }
+    /* Node ports are matched in their own chain, after every VIP. */
+    for (uint32_t i = 0; i < plan->nentries; i++)
+        door_rules(b, p, &plan->entries[i], i, 1);
     rule_start(b, p, "-SERVICES");
     buf_printf(b, LOCAL_NOT_LOOPBACK " -j %s-NODEPORTS\n", p->prefix);
-    for (uint32_t i = 0; i < plan->nentries; i++) {
-        const proxy_entry *e = &plan->entries[i];
-        if (!e->nbackends || !e->node_port)
-            continue;
-        rule_start(b, p, "-NODEPORTS");
-        match_port(b, e->svc->protocol, e->node_port);
-        buf_puts(b, " -j MARK --or-mark 0x4000\n");
-        rule_start(b, p, "-NODEPORTS");
-        match_port(b, e->svc->protocol, e->node_port);
-        buf_puts(b, " -j ");
-        svc_chain_name(b, p, i);
-        buf_puts(b, "\n");
-    }
+    for (uint32_t i = 0; i < plan->nentries; i++)
+        door_rules(b, p, &plan->entries[i], i, 0);
     for (uint32_t i = 0; i < plan->nentries; i++)
         if (plan->entries[i].nbackends)
             service_rules(b, p, &plan->entries[i], i);
@@ -219,14 +240,8 @@ static void filter_table(const berth_nproxy *p, const proxy_plan *plan, proxy_bu
         if (e->nbackends)
             continue;
         rule_start(b, p, "-FILTER");
-        match_vip(b, e);
+        match_door(b, e);
         reject_rule(b, e->svc->protocol);
-        if (e->node_port) {
-            rule_start(b, p, "-FILTER");
-            buf_puts(b, LOCAL_NOT_LOOPBACK);
-            match_port(b, e->svc->protocol, e->node_port);
-            reject_rule(b, e->svc->protocol);
-        }
     }
     buf_puts(b, "COMMIT\n");
 }

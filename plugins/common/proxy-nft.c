@@ -1,8 +1,11 @@
 /* The service proxy as one nft transaction:
  *
  *   nat-prerouting, nat-output (nat hooks, priority dstnat)
- *     -> services:  ip daddr . meta l4proto . th dport vmap @service-ips
+ *     -> services:  mark for masquerade if in @masq-services
+ *                   ip daddr . meta l4proto . th dport vmap @service-ips
+ *                     (cluster IPs and external IPs alike)
  *                   local destinations -> nodeports:
+ *                       mark for masquerade if in @masq-nodeports
  *                       meta l4proto . th dport vmap @service-nodeports
  *     -> lb-N:        dnat to (vip . proto . port . numgen random mod N) in @backends
  *        sticky-B:    dnat to (vip . proto . port . jhash ip saddr mod B) in @backends
@@ -11,9 +14,9 @@
  *   filter-input/forward/output (priority filter - 10): new connections to
  *     a Service without backends -> reject-chain (TCP reset, ICMP unreachable)
  *
- * Every Service lives in map elements only: one chain serves all the
- * Services with the same number of backends, so the table holds a handful
- * of chains and four maps whatever its size. A packet costs two hash
+ * Every Service lives in map and set elements only: one chain serves all
+ * the Services with the same number of backends, so the table holds a
+ * handful of chains, six maps and two sets whatever its size. A packet costs two hash
  * lookups; applying 1,000 Services x 10 endpoints takes about 40% less
  * than with a chain and an anonymous map per Service (docs/proxy.md). The
  * file replaces the whole table in one batch: the empty `table` line makes
@@ -55,9 +58,14 @@ static uint32_t slots(const proxy_entry *e)
     return sticky(e) ? buckets(e) : e->nbackends;
 }
 
-static void put_chain_name(proxy_buf *b, const proxy_entry *e, int nodeport)
+static int chain_kind(const proxy_entry *e)
 {
-    buf_puts(b, chain_prefix[(nodeport ? NP_LB : LB) + sticky(e)]);
+    return (e->vip ? LB : NP_LB) + sticky(e);
+}
+
+static void put_chain_name(proxy_buf *b, const proxy_entry *e)
+{
+    buf_puts(b, chain_prefix[chain_kind(e)]);
     buf_putu(b, slots(e));
 }
 
@@ -99,16 +107,16 @@ static uint32_t sticky_backend(const uint64_t *hashes, uint32_t n, uint32_t buck
     return best;
 }
 
-/* "VIP . proto . port . " or "proto . nodeport . ": an entry's key prefix. */
-static void put_key(proxy_buf *b, const proxy_entry *e, int nodeport)
+/* "VIP . proto . port" or "proto . nodeport": an entry's key. */
+static void put_key(proxy_buf *b, const proxy_entry *e)
 {
-    if (!nodeport) {
-        buf_puts(b, e->svc->cluster_ip);
+    if (e->vip) {
+        buf_puts(b, e->vip);
         buf_puts(b, " . ");
     }
     buf_puts(b, proxy_proto_name(e->svc->protocol));
     buf_puts(b, " . ");
-    buf_putu(b, nodeport ? e->node_port : e->svc->port);
+    buf_putu(b, e->port);
 }
 
 static void put_label(proxy_buf *b, const berth_proxy_service *s)
@@ -126,47 +134,68 @@ static void put_label(proxy_buf *b, const berth_proxy_service *s)
 
 /* ---- Map elements, one line each ----
  *
- * Every element of the four verdict maps and the two backend maps is one
- * line "MAP\tKEY\tREST", REST being what follows the key (its comment, the
- * colon, the value). Sorted, the lines group by map for the whole table,
- * and two tables' lines merge into the elements to delete and to add when
- * only some Services changed (proxy_render_nft_delta). */
+ * Every element of the four verdict maps, the two backend maps and the two
+ * masquerade sets is one line "MAP\tKEY\tREST", REST being what follows the
+ * key (its comment, the colon, the value). Sorted, the lines group by map
+ * for the whole table, and two tables' lines merge into the elements to
+ * delete and to add when only some Services changed
+ * (proxy_render_nft_delta). */
 
-static void line_start(proxy_buf *b, const char *map, const proxy_entry *e, int nodeport)
+static void line_start(proxy_buf *b, const char *map, const proxy_entry *e)
 {
     buf_puts(b, map);
     buf_puts(b, "\t");
-    put_key(b, e, nodeport);
+    put_key(b, e);
 }
 
-/* Services with backends go to their load-balancing chain, the others to
+/* Whether e belongs in a map of virtual IPs (or one of node ports). */
+static int wanted(const proxy_entry *e, int nodeport)
+{
+    return (e->vip == NULL) == nodeport;
+}
+
+/* Doors with backends go to their load-balancing chain, the others to
  * reject-chain, in separate maps. */
 static void verdict_lines(proxy_buf *b, const proxy_plan *plan, const char *map, int nodeport,
                           int with_backends)
 {
     for (uint32_t i = 0; i < plan->nentries; i++) {
         const proxy_entry *e = &plan->entries[i];
-        if ((e->nbackends > 0) != with_backends || (nodeport && !e->node_port))
+        if ((e->nbackends > 0) != with_backends || !wanted(e, nodeport))
             continue;
-        line_start(b, map, e, nodeport);
+        line_start(b, map, e);
         buf_puts(b, "\t");
         put_label(b, e->svc);
         buf_puts(b, " : goto ");
         if (with_backends)
-            put_chain_name(b, e, nodeport);
+            put_chain_name(b, e);
         else
             buf_puts(b, "reject-chain");
         buf_puts(b, "\n");
     }
 }
 
-/* The slots of every Service: key . index -> backend address . port. */
+/* The doors whose traffic is marked for masquerade. */
+static void masquerade_lines(proxy_buf *b, const proxy_plan *plan, int nodeport)
+{
+    for (uint32_t i = 0; i < plan->nentries; i++) {
+        const proxy_entry *e = &plan->entries[i];
+        if (!e->masquerade || !wanted(e, nodeport))
+            continue;
+        line_start(b, nodeport ? "masq-nodeports" : "masq-services", e);
+        buf_puts(b, "\t");
+        put_label(b, e->svc);
+        buf_puts(b, "\n");
+    }
+}
+
+/* The slots of every door: key . index -> backend address . port. */
 static void backend_lines(proxy_buf *b, const proxy_plan *plan, int nodeport)
 {
     const char *map = nodeport ? "nodeport-backends" : "backends";
     for (uint32_t i = 0; i < plan->nentries; i++) {
         const proxy_entry *e = &plan->entries[i];
-        if (!e->nbackends || (nodeport && !e->node_port))
+        if (!e->nbackends || !wanted(e, nodeport))
             continue;
         uint64_t *hashes = NULL;
         if (sticky(e)) {
@@ -181,7 +210,7 @@ static void backend_lines(proxy_buf *b, const proxy_plan *plan, int nodeport)
         for (uint32_t k = 0, n = slots(e); k < n; k++) {
             const berth_proxy_backend *bk =
                 e->backends[hashes ? sticky_backend(hashes, e->nbackends, k) : k];
-            line_start(b, map, e, nodeport);
+            line_start(b, map, e);
             buf_puts(b, " . ");
             buf_putu(b, k);
             buf_puts(b, "\t : ");
@@ -209,17 +238,14 @@ static int cmp_line(const void *a, const void *b)
  * and unique. */
 static int chain_set(const proxy_plan *plan, proxy_nft_set *s)
 {
-    s->chains = malloc(((size_t)plan->nentries * 2 + 1) * sizeof *s->chains);
+    s->chains = malloc(((size_t)plan->nentries + 1) * sizeof *s->chains);
     if (!s->chains)
         return BERTH_ENOMEM;
     size_t n = 0;
     for (uint32_t i = 0; i < plan->nentries; i++) {
         const proxy_entry *e = &plan->entries[i];
-        if (!e->nbackends)
-            continue;
-        s->chains[n++] = (uint64_t)(LB + sticky(e)) << 32 | slots(e);
-        if (e->node_port)
-            s->chains[n++] = (uint64_t)(NP_LB + sticky(e)) << 32 | slots(e);
+        if (e->nbackends)
+            s->chains[n++] = (uint64_t)chain_kind(e) << 32 | slots(e);
     }
     qsort(s->chains, n, sizeof *s->chains, cmp_u64);
     s->nchains = 0;
@@ -238,6 +264,8 @@ int proxy_nft_set_build(const berth_nproxy *p, const proxy_plan *plan, proxy_nft
     verdict_lines(&b, plan, "service-nodeports", 1, 1);
     verdict_lines(&b, plan, "no-endpoint-services", 0, 0);
     verdict_lines(&b, plan, "no-endpoint-nodeports", 1, 0);
+    masquerade_lines(&b, plan, 0);
+    masquerade_lines(&b, plan, 1);
     backend_lines(&b, plan, 0);
     backend_lines(&b, plan, 1);
     buf_put(&b, "", 1); /* the terminator, even for no lines */
@@ -293,15 +321,19 @@ static void put_element(proxy_buf *b, const char *line)
     buf_puts(b, k + kl + 1);
 }
 
-static const char *const map_decl[][2] = {
-    {"backends", "typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : "
-                 "ip daddr . th dport"},
-    {"no-endpoint-nodeports", "type inet_proto . inet_service : verdict"},
-    {"no-endpoint-services", "type ipv4_addr . inet_proto . inet_service : verdict"},
-    {"nodeport-backends", "typeof meta l4proto . th dport . numgen random mod 1 : "
-                          "ip daddr . th dport"},
-    {"service-ips", "type ipv4_addr . inet_proto . inet_service : verdict"},
-    {"service-nodeports", "type inet_proto . inet_service : verdict"},
+/* Every map and set: what it is, its name and its type; in the order of
+ * their names, as the sorted lines are. */
+static const char *const map_decl[][3] = {
+    {"map", "backends", "typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : "
+                        "ip daddr . th dport"},
+    {"set", "masq-nodeports", "type inet_proto . inet_service"},
+    {"set", "masq-services", "type ipv4_addr . inet_proto . inet_service"},
+    {"map", "no-endpoint-nodeports", "type inet_proto . inet_service : verdict"},
+    {"map", "no-endpoint-services", "type ipv4_addr . inet_proto . inet_service : verdict"},
+    {"map", "nodeport-backends", "typeof meta l4proto . th dport . numgen random mod 1 : "
+                                 "ip daddr . th dport"},
+    {"map", "service-ips", "type ipv4_addr . inet_proto . inet_service : verdict"},
+    {"map", "service-nodeports", "type inet_proto . inet_service : verdict"},
 };
 
 /* Every map with its elements (the sorted lines group by map). */
@@ -309,9 +341,9 @@ static void maps(proxy_buf *b, const proxy_nft_set *s)
 {
     size_t i = 0;
     for (size_t m = 0; m < sizeof map_decl / sizeof map_decl[0]; m++) {
-        const char *name = map_decl[m][0];
+        const char *name = map_decl[m][1];
         size_t nl = strlen(name);
-        buf_printf(b, "\tmap %s {\n\t\t%s\n", name, map_decl[m][1]);
+        buf_printf(b, "\t%s %s {\n\t\t%s\n", map_decl[m][0], name, map_decl[m][2]);
         int first = 1;
         for (; i < s->n && map_len(s->lines[i]) == nl && !strncmp(s->lines[i], name, nl); i++) {
             buf_puts(b, first ? "\t\telements = { " : ",\n\t\t\t");
@@ -357,15 +389,17 @@ static void fixed_chains(const berth_nproxy *p, proxy_buf *b, uint64_t gen)
      * element (over 100 ms for 10,000 backends). */
     buf_puts(b, "\tchain services {\n\t\tcomment \"berth-gen-");
     buf_putu(b, gen);
-    buf_puts(b, "\"\n\t\tip daddr . meta l4proto . th dport vmap @service-ips\n"
+    /* Traffic from outside to an external IP or a node port is
+     * masqueraded, so that a backend on another node answers through this
+     * one; doors kept local (externalTrafficPolicy Local) are not in the
+     * masquerade sets and keep the client's address. */
+    buf_puts(b, "\"\n\t\tip daddr . meta l4proto . th dport @masq-services "
+                "meta mark set meta mark | 0x4000\n"
+                "\t\tip daddr . meta l4proto . th dport vmap @service-ips\n"
                 "\t\t" LOCAL_NOT_LOOPBACK " jump nodeports\n\t}\n");
-    /* NodePort traffic is always masqueraded (a backend on another node
-     * must answer through this one); the mark is taken back when no
-     * NodePort matched. */
     buf_puts(b, "\tchain nodeports {\n"
-                "\t\tmeta mark set meta mark | 0x4000\n"
-                "\t\tmeta l4proto . th dport vmap @service-nodeports\n"
-                "\t\tmeta mark set meta mark & 0xffffbfff\n\t}\n");
+                "\t\tmeta l4proto . th dport @masq-nodeports meta mark set meta mark | 0x4000\n"
+                "\t\tmeta l4proto . th dport vmap @service-nodeports\n\t}\n");
     base_chain(b, "nat-prerouting", "nat", "prerouting", "dstnat", "\t\tjump services\n");
     base_chain(b, "nat-output", "nat", "output", "-100", "\t\tjump services\n");
     /* Masquerade, and clear both marks so a packet encapsulated afterwards

@@ -218,39 +218,97 @@ static const char *str(const char *s)
 #define SVC_FMT "service %s/%s:%s"
 #define SVC_ARGS(s) str((s)->svc_namespace), str((s)->svc_name), str((s)->port_name)
 
-static void plan_backends(const berth_nproxy *p, const berth_proxy_service *s,
-                          proxy_plan *plan, proxy_entry *e, uint32_t *used)
+static int valid_backend(const berth_proxy_backend *bk)
 {
-    e->backends = plan->backends + *used;
-    if (!s->backends)
-        return;
-    for (uint32_t j = 0; j < s->nbackends; j++) {
-        const berth_proxy_backend *bk = &s->backends[j];
-        if (!proxy_parse_ipv4(bk->ip, NULL) || bk->port == 0) {
-            skip(p, plan, SVC_FMT ": backend \"%.64s\":%u skipped: not an IPv4 address and port",
-                 SVC_ARGS(s), str(bk->ip), bk->port);
+    return proxy_parse_ipv4(bk->ip, NULL) && bk->port != 0;
+}
+
+static const berth_proxy_service *service_at(const berth_proxy_table *t, uint32_t i)
+{
+    return BERTH_AT(berth_proxy_service, t->services, t->service_size, i);
+}
+
+static const berth_proxy_backend *backend_at(const berth_proxy_table *t,
+                                             const berth_proxy_service *s, uint32_t j)
+{
+    return BERTH_AT(berth_proxy_backend, s->backends, t->backend_size, j);
+}
+
+/* Adds a door with the valid backends of s (only local ones when
+ * local_only); invalid ones are reported once, at the first door. */
+static proxy_entry *add_door(const berth_nproxy *p, const berth_proxy_table *t,
+                             const berth_proxy_service *s, proxy_plan *plan, uint32_t *used,
+                             const char *vip, uint16_t port, int local_only, int masquerade)
+{
+    int first = plan->nentries == 0 || plan->entries[plan->nentries - 1].svc != s;
+    proxy_entry *e = &plan->entries[plan->nentries++];
+    *e = (proxy_entry){.svc = s, .vip = vip, .port = port, .masquerade = (uint8_t)masquerade,
+                       .backends = plan->backends + *used};
+    for (uint32_t j = 0; s->backends && j < s->nbackends; j++) {
+        const berth_proxy_backend *bk = backend_at(t, s, j);
+        if (!valid_backend(bk)) {
+            if (first)
+                skip(p, plan,
+                     SVC_FMT ": backend \"%.64s\":%u skipped: not an IPv4 address and port",
+                     SVC_ARGS(s), str(bk->ip), bk->port);
             continue;
         }
+        if (local_only && !bk->local)
+            continue;
         e->backends[e->nbackends++] = bk;
         (*used)++;
     }
+    return e;
+}
+
+static uint64_t vip_key(uint32_t vip, const berth_proxy_service *s)
+{
+    return (uint64_t)vip << 24 | (uint64_t)s->protocol << 16 | s->port;
+}
+
+/* How many doors and backend slots t can need at most. */
+static void count(const berth_proxy_table *t, uint32_t n, size_t *doors, size_t *slots)
+{
+    *doors = *slots = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const berth_proxy_service *s = service_at(t, i);
+        size_t d = 2 + (s->external_ips ? s->nexternal_ips : 0);
+        *doors += d;
+        *slots += d * (s->backends ? s->nbackends : 0);
+    }
+}
+
+static int table_ok(const berth_nproxy *p, const berth_proxy_table *t)
+{
+    if (!t || !t->nservices)
+        return 1;
+    if (t->size >= BERTH_PROXY_TABLE_V1_SIZE && t->services &&
+        t->service_size >= BERTH_PROXY_SERVICE_V1_SIZE &&
+        t->backend_size >= BERTH_PROXY_BACKEND_V1_SIZE)
+        return 1;
+    proxy_log(p, BERTH_PLOG_ERROR, "refusing a proxy table of size %u (services %u, backends %u "
+              "bytes): older than this plugin's first version", t->size,
+              t->size >= BERTH_PROXY_TABLE_V1_SIZE ? t->service_size : 0,
+              t->size >= BERTH_PROXY_TABLE_V1_SIZE ? t->backend_size : 0);
+    return 0;
 }
 
 int proxy_plan_build(const berth_nproxy *p, const berth_proxy_table *t, proxy_plan *plan)
 {
     memset(plan, 0, sizeof *plan);
+    if (!table_ok(p, t))
+        return BERTH_EINVAL;
     uint32_t n = t && t->services ? t->nservices : 0;
-    if (n > PROXY_MAX_SERVICES) {
-        skip(p, plan, "%u services; only the first %u are proxied", n, PROXY_MAX_SERVICES);
-        n = PROXY_MAX_SERVICES;
+    if (n > PROXY_MAX_ENTRIES) {
+        skip(p, plan, "%u services; only the first %u are proxied", n, PROXY_MAX_ENTRIES);
+        n = PROXY_MAX_ENTRIES;
     }
-    size_t nbk = 0;
-    for (uint32_t i = 0; i < n; i++)
-        nbk += t->services[i].backends ? t->services[i].nbackends : 0;
+    size_t ndoors, nslots;
+    count(t, n, &ndoors, &nslots);
     keyset vips = {0}, nodeports = {0};
-    plan->entries = calloc(n ? n : 1, sizeof *plan->entries);
-    plan->backends = calloc(nbk ? nbk : 1, sizeof *plan->backends);
-    if (!plan->entries || !plan->backends || !keyset_init(&vips, n) ||
+    plan->entries = calloc(ndoors ? ndoors : 1, sizeof *plan->entries);
+    plan->backends = calloc(nslots ? nslots : 1, sizeof *plan->backends);
+    if (!plan->entries || !plan->backends || !keyset_init(&vips, ndoors) ||
         !keyset_init(&nodeports, n)) {
         free(vips.slots);
         free(nodeports.slots);
@@ -259,7 +317,13 @@ int proxy_plan_build(const berth_nproxy *p, const berth_proxy_table *t, proxy_pl
     }
     uint32_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
-        const berth_proxy_service *s = &t->services[i];
+        const berth_proxy_service *s = service_at(t, i);
+        if (plan->nentries + 2 + (s->external_ips ? (size_t)s->nexternal_ips : 0) >
+            PROXY_MAX_ENTRIES) {
+            skip(p, plan, "more than %u addresses and node ports; the rest are not proxied",
+                 PROXY_MAX_ENTRIES);
+            break;
+        }
         uint32_t vip;
         if (!proxy_parse_ipv4(s->cluster_ip, &vip)) {
             skip(p, plan, SVC_FMT ": cluster IP \"%.64s\" is not an IPv4 address; skipped",
@@ -271,17 +335,28 @@ int proxy_plan_build(const berth_nproxy *p, const berth_proxy_table *t, proxy_pl
                  s->protocol, s->port);
             continue;
         }
-        if (!keyset_add(&vips, (uint64_t)vip << 24 | (uint64_t)s->protocol << 16 | s->port)) {
+        if (!keyset_add(&vips, vip_key(vip, s))) {
             skip(p, plan, SVC_FMT ": %s:%u/%s is already taken; skipped", SVC_ARGS(s),
                  s->cluster_ip, s->port, proxy_proto_name(s->protocol));
             continue;
         }
-        proxy_entry *e = &plan->entries[plan->nentries++];
-        e->svc = s;
-        plan_backends(p, s, plan, e, &used);
+        add_door(p, t, s, plan, &used, s->cluster_ip, s->port, s->internal_local, 0);
+        /* From outside, traffic is masqueraded so that a backend on another
+         * node answers through this one, unless the policy keeps it local
+         * (and so keeps the client's address). */
+        int masq = !s->external_local;
+        for (uint32_t x = 0; s->external_ips && x < s->nexternal_ips; x++) {
+            const char *ip = s->external_ips[x];
+            if (!proxy_parse_ipv4(ip, &vip) || !keyset_add(&vips, vip_key(vip, s))) {
+                skip(p, plan, SVC_FMT ": external IP \"%.64s\" is invalid or taken; left out",
+                     SVC_ARGS(s), str(ip));
+                continue;
+            }
+            add_door(p, t, s, plan, &used, ip, s->port, s->external_local, masq);
+        }
         if (s->node_port) {
             if (keyset_add(&nodeports, (uint64_t)s->protocol << 16 | s->node_port))
-                e->node_port = s->node_port;
+                add_door(p, t, s, plan, &used, NULL, s->node_port, s->external_local, masq);
             else
                 skip(p, plan, SVC_FMT ": node port %u/%s is already taken; left out",
                      SVC_ARGS(s), s->node_port, proxy_proto_name(s->protocol));

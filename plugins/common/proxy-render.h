@@ -22,8 +22,9 @@
 /* The longest name: an iptables chain name is at most 28 characters, and
  * the longest suffix ("-NODEPORTS", "-S" + 5 hex digits) takes 12. */
 #define PROXY_NAME_MAX 16
-/* Indices render as hex in iptables chain names: at most 5 digits. */
-#define PROXY_MAX_SERVICES 0xFFFFFu
+/* Plan entries (a Service port's cluster IP, external IPs and node port)
+ * render as hex indices in iptables chain names: at most 5 digits. */
+#define PROXY_MAX_ENTRIES 0xFFFFFu
 
 /* What an nft table holds besides its fixed chains: its map elements as
  * sorted lines "MAP\tKEY\tREST" and the load-balancing chains (kind << 32
@@ -104,11 +105,16 @@ void buf_put_label(proxy_buf *b, const char *s, size_t max);
 
 /* ---- The plan ---- */
 
+/* One front door of one Service port: a virtual IP (the cluster IP or an
+ * external IP) at the Service port, or the node port on the node's own
+ * addresses; each with the backends its traffic policy allows. */
 typedef struct proxy_entry {
     const berth_proxy_service *svc;
+    const char *vip;    /* NULL: the node port */
+    uint16_t port;      /* on vip, or the node port */
+    uint8_t masquerade; /* from outside the node: the reply must come back here */
     const berth_proxy_backend **backends; /* the valid ones, into plan.backends */
     uint32_t nbackends;
-    uint16_t node_port; /* 0 when none or a duplicate */
 } proxy_entry;
 
 typedef struct proxy_plan {
@@ -118,8 +124,10 @@ typedef struct proxy_plan {
     uint32_t skipped; /* entries or backends left out */
 } proxy_plan;
 
-/* Validates t into plan (two allocations); warnings go to p's log.
- * BERTH_ENOMEM or 0. */
+/* Validates t into plan (two allocations): a Service port's doors in a
+ * row, cluster IP first, then its external IPs, then its node port.
+ * Warnings go to p's log. BERTH_EINVAL for a table older than v1,
+ * BERTH_ENOMEM, or 0. */
 int proxy_plan_build(const berth_nproxy *p, const berth_proxy_table *t, proxy_plan *plan);
 void proxy_plan_free(proxy_plan *plan);
 

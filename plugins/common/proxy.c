@@ -164,12 +164,15 @@ int berth_nproxy_set_cluster_cidr(berth_nproxy *p, const char *cidr)
 }
 
 /* The whole transaction for t; for nft, *set (when given) gets the table's
- * elements and chains, which later applies diff against. */
+ * elements and chains, which later applies diff against. NULL with *err
+ * set when t is refused or memory ran out. */
 static char *render(const berth_nproxy *p, const berth_proxy_table *t, size_t *len,
-                    proxy_plan *plan, proxy_nft_set *set)
+                    proxy_plan *plan, proxy_nft_set *set, int *err)
 {
-    if (proxy_plan_build(p, t, plan) < 0)
+    *err = proxy_plan_build(p, t, plan);
+    if (*err < 0)
         return NULL;
+    *err = BERTH_ENOMEM;
     proxy_buf b = {0};
     uint64_t gen = t ? t->generation : 0;
     proxy_nft_set local;
@@ -200,7 +203,8 @@ char *berth_nproxy_render(const berth_nproxy *p, const berth_proxy_table *t, siz
     if (!p)
         return NULL;
     proxy_plan plan;
-    char *text = render(p, t, len, &plan, NULL);
+    int err;
+    char *text = render(p, t, len, &plan, NULL, &err);
     proxy_plan_free(&plan);
     return text;
 }
@@ -464,17 +468,18 @@ static void on_repair_timer(void *arg)
 
 int berth_nproxy_sync(berth_nproxy *p, const berth_proxy_table *t)
 {
-    if (!p || !p->host || !t || t->size < sizeof *t)
+    if (!p || !p->host || !t)
         return BERTH_EINVAL;
     size_t len = 0;
     proxy_plan plan;
     proxy_nft_set set;
-    char *text = render(p, t, &len, &plan, &set);
+    int err;
+    char *text = render(p, t, &len, &plan, &set, &err);
     uint32_t nentries = plan.nentries;
     p->stats.skipped = plan.skipped;
     proxy_plan_free(&plan);
     if (!text)
-        return BERTH_ENOMEM;
+        return err;
     free(p->text);
     p->text = text;
     proxy_nft_set_free(&p->text_set);

@@ -92,7 +92,7 @@ static uint32_t wanted_routes(nb *n, const berth_net_peer *peers, uint32_t count
 {
     uint32_t k = 0;
     for (uint32_t i = 0; i < count; i++) {
-        const berth_net_peer *p = &peers[i];
+        const berth_net_peer *p = BERTH_AT(berth_net_peer, peers, peers->size, i);
         nb_route r;
         struct in_addr dst, via;
         int prefix;
@@ -122,7 +122,7 @@ static uint32_t wanted_routes(nb *n, const berth_net_peer *peers, uint32_t count
 int nb_set_peers(void *state, const berth_net_peer *peers, uint32_t count)
 {
     nb *n = state;
-    if (count && !peers)
+    if (count && (!peers || peers->size < BERTH_NET_PEER_V1_SIZE))
         return BERTH_EINVAL;
     nb_route *want = calloc(count ? count : 1, sizeof *want);
     if (!want)

@@ -256,12 +256,17 @@ class NetworkTest(berth_e2e.ServerTestCase):
 # Two nodes on one link: node A is this process's namespace (the server and
 # its agent), node B a namespace of its own reached through a veth pair.
 NODE_A, NODE_B = "10.77.1.1", "10.77.1.2"
+EXTERNAL_IP = "10.77.9.9"  # on no link: only the proxies know it
 
 NODE_B_SCRIPT = """
 for i in $(seq 200); do ip link show nb1 >/dev/null 2>&1 && break; sleep 0.05; done
 ip link set lo up && ip addr add %(b)s/24 dev nb1 && ip link set nb1 up &&
 ip route add default via %(a)s && exec "$@"
 """
+
+
+def svc_ip(server, name):
+    return server.request("GET", NS + "/services/" + name)[2]["spec"]["clusterIP"]
 
 
 def pod_on(node, name, script):
@@ -371,6 +376,31 @@ class TwoNodeTest(unittest.TestCase):
         wait_for(lambda: get("cli", "http://far.default.svc.cluster.local") == "srv",
                  what="far from node A's pod")
         wait_for(lambda: get("cli-b", "http://far") == "srv", what="far from node B's pod")
+
+        # A NodePort with an external IP. Node A's node port, asked from node
+        # B's pod, reaches the backend on B: A masquerades, so the answer
+        # comes back through A. The external IP answers like the cluster IP.
+        patch = lambda spec: s.request("PATCH", NS + "/services/far", {"spec": spec},
+                                       ctype="application/merge-patch+json")
+        code, _, body = patch({"type": "NodePort", "externalIPs": [EXTERNAL_IP]})
+        self.assertEqual(code, 200, body)
+        np = body["spec"]["ports"][0]["nodePort"]
+        wait_for(lambda: get("cli-b", "http://%s:%d" % (NODE_A, np)) == "srv",
+                 what="node A's node port from node B's pod")
+        wait_for(lambda: self.answer(EXTERNAL_IP, 80) == "srv", what="the external IP")
+        # externalTrafficPolicy Local: only the node with the backend answers.
+        code, _, body = patch({"externalTrafficPolicy": "Local"})
+        self.assertEqual(code, 200, body)
+        wait_for(lambda: self.answer(NODE_A, np) is None, what="node A's node port refusing")
+        self.assertEqual(self.answer(NODE_B, np), "srv")
+        self.assertEqual(self.answer(svc_ip(s, "far"), 80), "srv", "the cluster IP still works")
+
+    @staticmethod
+    def answer(host, port):
+        try:
+            return http_get(host, port, timeout=2)
+        except OSError:
+            return None
 
 
 if __name__ == "__main__":

@@ -33,10 +33,10 @@ int proxy_large_make(proxy_large *l, uint32_t nsvc, uint32_t nbk)
             uint32_t n = i * nbk + j;
             snprintf(l->strings[s], sizeof l->strings[s], "10.%u.%u.%u", 244 + (n >> 16),
                      (n >> 8) & 255, n & 255);
-            l->backends[b++] = (berth_proxy_backend){l->strings[s++], 8080};
+            l->backends[b++] = (berth_proxy_backend){.ip = l->strings[s++], .port = 8080};
         }
     }
-    l->table = (berth_proxy_table){sizeof l->table, nsvc, l->services, 1};
+    l->table = BERTH_PROXY_TABLE(nsvc, l->services, 1);
     return 0;
 }
 

@@ -7,6 +7,14 @@
 
 #include "berth/plugin.h"
 
+/* Table entries by position, for short test tables; the members a test
+ * leaves out are zero. */
+#define PROXY_BK(addr, p) {.ip = (addr), .port = (p)}
+#define PROXY_SVC(ns, name, pname, vip, p, np, proto, aff, bks, n)                     \
+    {.svc_namespace = (ns), .svc_name = (name), .port_name = (pname), .cluster_ip = (vip), \
+     .port = (p), .node_port = (np), .protocol = (proto), .affinity_timeout_s = (aff),    \
+     .backends = (bks), .nbackends = (n)}
+
 typedef struct proxy_large {
     berth_proxy_table table;
     berth_proxy_service *services;

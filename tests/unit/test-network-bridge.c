@@ -242,7 +242,7 @@ static void pods_reach_each_other(void *arg)
     CHECK_INT(listed, 0);
     CHECK_INT(net_entries("/proc/self/fd"), fds);
     /* The proxy may keep a pipe to its nft open: after the fd count. */
-    berth_proxy_table t = {.size = sizeof t, .generation = 1};
+    berth_proxy_table t = BERTH_PROXY_TABLE(0, NULL, 1);
     CHECK_INT(e.ops->proxy_sync(e.state, &t), 0);
 
     /* No pods left: fini takes the bridge and the nft tables with it. */
@@ -434,17 +434,21 @@ static void routes_to_peers(void *arg)
         return;
     CHECK_INT(configure(&e), 0);
     berth_net_peer peers[] = {
-        {"node-a", "192.168.77.1", POD_CIDR}, /* ourselves: no route */
-        {"node-b", "192.168.77.2", "10.244.1.0/24"},
-        {"node-c", "192.168.77.3", "10.244.2.0/24"},
-        {"node-d", "not-an-ip", "10.244.3.0/24"},
+        {sizeof(berth_net_peer), "node-a", "192.168.77.1", POD_CIDR}, /* ourselves: no route */
+        {sizeof(berth_net_peer), "node-b", "192.168.77.2", "10.244.1.0/24"},
+        {sizeof(berth_net_peer), "node-c", "192.168.77.3", "10.244.2.0/24"},
+        {sizeof(berth_net_peer), "node-d", "not-an-ip", "10.244.3.0/24"},
     };
+    /* Peers from a writer older than the first version are refused. */
+    berth_net_peer short_peer = peers[1];
+    short_peer.size = 4;
+    CHECK_INT(e.ops->set_peers(e.state, &short_peer, 1), BERTH_EINVAL);
     CHECK_INT(e.ops->set_peers(e.state, peers, 4), 0);
     CHECK_INT(route_via("10.244.1.0"), addr("192.168.77.2"));
     CHECK_INT(route_via("10.244.2.0"), addr("192.168.77.3"));
     CHECK_INT(route_via("10.244.3.0"), 0);
     /* node-b left, node-c's range moved to node-e: the set is replaced. */
-    berth_net_peer next[] = {{"node-e", "192.168.77.5", "10.244.2.0/24"}};
+    berth_net_peer next[] = {{sizeof(berth_net_peer), "node-e", "192.168.77.5", "10.244.2.0/24"}};
     CHECK_INT(e.ops->set_peers(e.state, next, 1), 0);
     CHECK_INT(route_via("10.244.1.0"), 0);
     CHECK_INT(route_via("10.244.2.0"), addr("192.168.77.5"));

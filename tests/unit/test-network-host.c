@@ -36,9 +36,9 @@ static void shares_the_node_network(void *arg)
     int listed = 0;
     CHECK_INT(e.ops->list(e.state, count_listed, &listed), 0);
     CHECK_INT(listed, 0);
-    berth_net_peer peer = {"node-b", "192.168.5.6", "10.244.1.0/24"};
+    berth_net_peer peer = {sizeof peer, "node-b", "192.168.5.6", "10.244.1.0/24"};
     CHECK_INT(e.ops->set_peers(e.state, &peer, 1), 0);
-    berth_proxy_table t = {.size = sizeof t, .generation = 1};
+    berth_proxy_table t = BERTH_PROXY_TABLE(0, NULL, 1);
     CHECK_INT(e.ops->proxy_sync(e.state, &t), 0);
     CHECK_INT(e.ops->teardown(e.state, "pod-a"), 0);
     net_env_close(&e);

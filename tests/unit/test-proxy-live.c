@@ -2,7 +2,8 @@
  * of its own: a veth link 10.200.0.1/24 carries three listeners, the
  * backends of Services whose VIPs are routed onto that link. Connections
  * from the namespace itself go through the nat output hook, so they show
- * the DNAT, the spreading, the rejects, NodePorts and affinity; then the
+ * the DNAT, the spreading, the rejects, NodePorts, affinity, external IPs
+ * and the traffic policies; then the
  * rules are flushed behind the proxy's back and must come back, and
  * freeing the proxy must leave nothing behind. */
 #include <errno.h>
@@ -159,7 +160,7 @@ static int live_open(live *l, berth_nproxy_backend backend)
             listen(l->listeners[i], 128) < 0 ||
             getsockname(l->listeners[i], (struct sockaddr *)&sa, &len) < 0)
             return -1;
-        l->backends[i] = (berth_proxy_backend){ip, ntohs(sa.sin_port)};
+        l->backends[i] = (berth_proxy_backend){.ip = ip, .port = ntohs(sa.sin_port)};
     }
     l->base = event_base_new();
     berth_plugins_opts po = {.base = l->base, .data_dir = berth_test_tmpdir()};
@@ -200,11 +201,60 @@ static int output_has(const char *cmd, const char *needle)
 
 static int sync_and_wait(live *l, const berth_proxy_service *svcs, uint32_t n, uint64_t gen)
 {
-    berth_proxy_table t = {sizeof t, n, svcs, gen};
+    berth_proxy_table t = BERTH_PROXY_TABLE(n, svcs, gen);
     EXPECT(berth_nproxy_sync(l->proxy, &t) == 0);
     int ok = run_until(l, applied, gen, 15000);
     EXPECT(ok);
     return ok;
+}
+
+/* External IPs answer like the cluster IP; the traffic policies narrow
+ * each door to the local backend (listener 1 here). */
+static void traffic_policies(live *l, uint64_t gen)
+{
+    berth_proxy_backend mixed[3] = {l->backends[0], l->backends[1], l->backends[2]};
+    mixed[1].local = 1;
+    static const char *const ext_local_ips[] = {"10.96.200.1"};
+    static const char *const ext_cluster_ips[] = {"10.96.200.2"};
+    berth_proxy_service svcs[] = {
+        PROXY_SVC("default", "ext-local", "", "10.96.0.53", 80, 30090, BERTH_PROTO_TCP, 0,
+                  mixed, 3),
+        PROXY_SVC("default", "int-local", "", "10.96.0.54", 80, 30091, BERTH_PROTO_TCP, 0,
+                  mixed, 3),
+    };
+    svcs[0].external_ips = ext_local_ips;
+    svcs[0].nexternal_ips = 1;
+    svcs[0].external_local = 1;
+    svcs[1].external_ips = ext_cluster_ips;
+    svcs[1].nexternal_ips = 1;
+    svcs[1].internal_local = 1;
+    if (!sync_and_wait(l, svcs, 2, gen))
+        return;
+    int counts[3];
+    /* externalTrafficPolicy Local: the external IP and the node port reach
+     * the local backend only; the cluster IP reaches all. */
+    spread(l, "10.96.200.1", 80, 15, counts);
+    EXPECT(counts[1] == 15);
+    spread(l, "10.200.0.1", 30090, 15, counts);
+    EXPECT(counts[1] == 15);
+    spread(l, "10.96.0.53", 80, 45, counts);
+    EXPECT(counts[0] > 0 && counts[1] > 0 && counts[2] > 0);
+    /* internalTrafficPolicy Local: the other way round. */
+    spread(l, "10.96.0.54", 80, 15, counts);
+    EXPECT(counts[1] == 15);
+    spread(l, "10.96.200.2", 80, 45, counts);
+    EXPECT(counts[0] > 0 && counts[1] > 0 && counts[2] > 0);
+    spread(l, "10.200.0.1", 30091, 45, counts);
+    EXPECT(counts[0] > 0 && counts[1] > 0 && counts[2] > 0);
+    /* No local backend left: the Local doors refuse, the others go on. */
+    mixed[1].local = 0;
+    if (sync_and_wait(l, svcs, 2, gen + 1)) {
+        EXPECT(connect_to("10.96.200.1", 80) == -ECONNREFUSED);
+        EXPECT(connect_to("10.200.0.1", 30090) == -ECONNREFUSED);
+        EXPECT(connect_to("10.96.0.54", 80) == -ECONNREFUSED);
+        EXPECT(hit(l, "10.96.0.53", 80) >= 0);
+        EXPECT(hit(l, "10.96.200.2", 80) >= 0);
+    }
 }
 
 static int exercise(void *arg)
@@ -218,9 +268,9 @@ static int exercise(void *arg)
         return 1;
     }
     berth_proxy_service svcs[] = {
-        {"default", "web", "http", "10.96.0.50", 80, 30080, BERTH_PROTO_TCP, 0, l.backends, 3},
-        {"default", "empty", "", "10.96.0.51", 80, 30081, BERTH_PROTO_TCP, 0, NULL, 0},
-        {"default", "sticky", "", "10.96.0.52", 80, 0, BERTH_PROTO_TCP, 600, l.backends, 3},
+        PROXY_SVC("default", "web", "http", "10.96.0.50", 80, 30080, BERTH_PROTO_TCP, 0, l.backends, 3),
+        PROXY_SVC("default", "empty", "", "10.96.0.51", 80, 30081, BERTH_PROTO_TCP, 0, NULL, 0),
+        PROXY_SVC("default", "sticky", "", "10.96.0.52", 80, 0, BERTH_PROTO_TCP, 600, l.backends, 3),
     };
     int counts[3];
     if (sync_and_wait(&l, svcs, 3, 1)) {
@@ -261,7 +311,7 @@ static int exercise(void *arg)
     berth_nproxy_stats before, after;
     berth_nproxy_get_stats(l.proxy, &before);
     for (uint64_t gen = 4; gen <= 7; gen++) {
-        berth_proxy_table t = {sizeof t, 3, svcs, gen};
+        berth_proxy_table t = BERTH_PROXY_TABLE(3, svcs, gen);
         EXPECT(berth_nproxy_sync(l.proxy, &t) == 0);
     }
     EXPECT(run_until(&l, applied, 7, 15000));
@@ -276,17 +326,19 @@ static int exercise(void *arg)
     EXPECT(after.repairs >= 1);
     EXPECT(hit(&l, "10.96.0.50", 80) >= 0);
 
+    traffic_policies(&l, 8);
+
     /* An apply that fails (its rules file cannot be written) is retried. */
     char blocker[600];
     snprintf(blocker, sizeof blocker, "%s/proxy-berth-proxy.rules", l.host->data_dir);
     unlink(blocker);
     EXPECT(mkdir(blocker, 0700) == 0);
-    berth_proxy_table t8 = {sizeof t8, 3, svcs, 8};
-    EXPECT(berth_nproxy_sync(l.proxy, &t8) == 0);
+    berth_proxy_table t10 = BERTH_PROXY_TABLE(3, svcs, 10);
+    EXPECT(berth_nproxy_sync(l.proxy, &t10) == 0);
     EXPECT(run_until(&l, failures_reached, 1, 5000));
-    EXPECT(!applied(&l, 8));
+    EXPECT(!applied(&l, 10));
     rmdir(blocker);
-    EXPECT(run_until(&l, applied, 8, 15000));
+    EXPECT(run_until(&l, applied, 10, 15000));
 
     berth_nproxy_free(l.proxy);
     l.proxy = NULL;

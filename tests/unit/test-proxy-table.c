@@ -195,6 +195,58 @@ BERTH_TEST(proxy_table_session_affinity)
     fixture_free(&f);
 }
 
+/* A LoadBalancer Service with external IPs of every kind and Local
+ * external traffic, and one with Local internal traffic. */
+#define POLICY_SVCS                                                                    \
+    "[" SVC("ns", "lb", "{'clusterIP':'10.96.0.1','type':'LoadBalancer',"               \
+            "'externalIPs':['192.0.2.1','fd00::1','10.96.0.1','192.0.2.1',7],"          \
+            "'externalTrafficPolicy':'Local','internalTrafficPolicy':'Cluster',"        \
+            "'ports':[{'name':'a','port':80,'nodePort':30080},{'name':'b','port':81}]},"\
+            "'status':{'loadBalancer':{'ingress':[{'ip':'192.0.2.9'},{'hostname':'x'}]}}")\
+    "," SVC("ns", "plain", "{'clusterIP':'10.96.0.2','internalTrafficPolicy':'Local',"   \
+            "'ports':[{'port':80}]}") "]"
+#define POLICY_EPS                                                                     \
+    "[" EPS("ns", "lb", "[{'addresses':[{'ip':'10.244.0.2','nodeName':'node-a'},"      \
+            "{'ip':'10.244.1.2','nodeName':'node-b'},{'ip':'10.244.1.3'}],"             \
+            "'ports':[{'name':'a','port':8080},{'name':'b','port':8081}]}]") "]"
+
+BERTH_TEST(proxy_table_external_ips_traffic_policies_and_local_backends)
+{
+    fixture f = {0};
+    f.b.node_name = "node-a";
+    const berth_proxy_table *t = build(&f, POLICY_SVCS, POLICY_EPS);
+    CHECK_INT(t->nservices, 3);
+    CHECK_INT(t->service_size, sizeof(berth_proxy_service));
+    CHECK_INT(t->backend_size, sizeof(berth_proxy_backend));
+    for (int i = 0; i < 2; i++) {
+        const berth_proxy_service *s = &t->services[i];
+        /* Valid, IPv4, not the cluster IP, once; the ingress IP after them. */
+        CHECK_INT(s->nexternal_ips, 2);
+        if (s->nexternal_ips == 2) {
+            CHECK_STR(s->external_ips[0], "192.0.2.1");
+            CHECK_STR(s->external_ips[1], "192.0.2.9");
+        }
+        CHECK_INT(s->external_local, 1);
+        CHECK_INT(s->internal_local, 0);
+        CHECK_INT(s->nbackends, 3);
+        if (s->nbackends == 3) {
+            CHECK_INT(s->backends[0].local, 1);
+            CHECK_INT(s->backends[1].local, 0);
+            CHECK_INT(s->backends[2].local, 0); /* no nodeName: not local */
+        }
+    }
+    CHECK_INT(t->services[0].node_port, 30080);
+    CHECK_INT(t->services[2].nexternal_ips, 0);
+    CHECK(t->services[2].external_ips == NULL);
+    CHECK_INT(t->services[2].internal_local, 1);
+    CHECK_INT(t->services[2].external_local, 0);
+    /* The policies and the local flags count in the hash. */
+    uint64_t h = berth_proxy_table_hash(t);
+    f.b.node_name = "node-b";
+    CHECK(berth_proxy_table_hash(build(&f, POLICY_SVCS, POLICY_EPS)) != h);
+    fixture_free(&f);
+}
+
 BERTH_TEST(proxy_table_survives_malformed_objects)
 {
     fixture f = {0};

@@ -12,17 +12,17 @@
 #include "test.h"
 
 static const berth_proxy_backend web_bk[] = {
-    {"10.244.1.2", 8080}, {"10.244.1.3", 8080}, {"10.244.2.7", 8081}};
-static const berth_proxy_backend sticky_bk[] = {{"10.244.1.4", 443}, {"10.244.1.5", 443}};
-static const berth_proxy_backend dns_bk[] = {{"10.244.1.9", 53}};
+    PROXY_BK("10.244.1.2", 8080), PROXY_BK("10.244.1.3", 8080), PROXY_BK("10.244.2.7", 8081)};
+static const berth_proxy_backend sticky_bk[] = {PROXY_BK("10.244.1.4", 443), PROXY_BK("10.244.1.5", 443)};
+static const berth_proxy_backend dns_bk[] = {PROXY_BK("10.244.1.9", 53)};
 
 static const berth_proxy_service small_services[] = {
-    {"default", "web", "http", "10.96.0.50", 80, 30080, BERTH_PROTO_TCP, 0, web_bk, 3},
-    {"default", "empty", "", "10.96.0.51", 80, 30081, BERTH_PROTO_TCP, 0, NULL, 0},
-    {"default", "sticky", "", "10.96.0.52", 443, 0, BERTH_PROTO_TCP, 10800, sticky_bk, 2},
-    {"kube-system", "dns", "dns", "10.96.0.10", 53, 0, BERTH_PROTO_UDP, 0, dns_bk, 1},
+    PROXY_SVC("default", "web", "http", "10.96.0.50", 80, 30080, BERTH_PROTO_TCP, 0, web_bk, 3),
+    PROXY_SVC("default", "empty", "", "10.96.0.51", 80, 30081, BERTH_PROTO_TCP, 0, NULL, 0),
+    PROXY_SVC("default", "sticky", "", "10.96.0.52", 443, 0, BERTH_PROTO_TCP, 10800, sticky_bk, 2),
+    PROXY_SVC("kube-system", "dns", "dns", "10.96.0.10", 53, 0, BERTH_PROTO_UDP, 0, dns_bk, 1),
 };
-static const berth_proxy_table small = {sizeof small, 4, small_services, 42};
+static const berth_proxy_table small = BERTH_PROXY_TABLE(4, small_services, 42);
 
 static berth_nproxy *render_only(berth_nproxy_backend backend, const char *cidr)
 {
@@ -92,6 +92,76 @@ BERTH_TEST(proxy_nft_renders_the_key_pieces) {
     berth_nproxy_free(p);
 }
 
+/* External IPs are more VIPs; traffic from outside is marked for
+ * masquerade unless externalTrafficPolicy keeps it local, and each door
+ * gets only the backends its policy allows. */
+BERTH_TEST(proxy_renders_external_ips_and_traffic_policies) {
+    berth_proxy_backend bks[] = {PROXY_BK("10.244.1.2", 80), PROXY_BK("10.244.2.3", 80)};
+    bks[1].local = 1;
+    static const char *const ips[] = {"192.0.2.10", "not-an-ip"};
+    berth_proxy_service svcs[] = {
+        PROXY_SVC("a", "cluster", "", "10.96.0.80", 80, 30100, BERTH_PROTO_TCP, 0, bks, 2),
+        PROXY_SVC("a", "local", "", "10.96.0.81", 80, 30101, BERTH_PROTO_TCP, 0, bks, 2),
+    };
+    svcs[0].external_ips = ips;
+    svcs[0].nexternal_ips = 2;
+    svcs[0].internal_local = 1;
+    svcs[1].external_ips = ips;
+    svcs[1].nexternal_ips = 1;
+    svcs[1].external_local = 1;
+    berth_proxy_table t = BERTH_PROXY_TABLE(2, svcs, 3);
+    for (int ipt = 0; ipt <= 1; ipt++) {
+        berth_nproxy *p = render_only(ipt ? BERTH_NPROXY_IPTABLES : BERTH_NPROXY_NFT,
+                                      "10.244.0.0/16");
+        char *text = berth_nproxy_render(p, &t, NULL);
+        CHECK(text != NULL);
+        if (!text)
+            continue;
+        CHECK_LACKS(text, "not-an-ip");
+        if (!ipt) {
+            /* Cluster policy: the external IP and node port are masqueraded. */
+            CHECK_HAS(text, "set masq-services {\n\t\ttype ipv4_addr . inet_proto . "
+                            "inet_service\n\t\telements = { 192.0.2.10 . tcp . 80 comment "
+                            "\"a/cluster\" }");
+            CHECK_HAS(text, "set masq-nodeports {\n\t\ttype inet_proto . inet_service\n"
+                            "\t\telements = { tcp . 30100 comment \"a/cluster\" }");
+            CHECK_HAS(text, "192.0.2.10 . tcp . 80 comment \"a/cluster\" : goto lb-2");
+            /* internalTrafficPolicy Local: one backend behind the cluster IP. */
+            CHECK_HAS(text, "10.96.0.80 . tcp . 80 comment \"a/cluster\" : goto lb-1");
+            CHECK_HAS(text, "10.96.0.80 . tcp . 80 . 0 : 10.244.2.3 . 80");
+            /* externalTrafficPolicy Local: local backend, no masquerade. */
+            CHECK_HAS(text, "tcp . 30101 comment \"a/local\" : goto np-lb-1");
+            CHECK_HAS(text, "tcp . 30101 . 0 : 10.244.2.3 . 80");
+            CHECK_HAS(text, "10.96.0.81 . tcp . 80 comment \"a/local\" : goto lb-2");
+            CHECK_INT(count(text, "comment \"a/local\" }"), 0);
+            CHECK_HAS(text, "ip daddr . meta l4proto . th dport @masq-services meta mark set");
+            CHECK_HAS(text, "meta l4proto . th dport @masq-nodeports meta mark set");
+        } else {
+            CHECK_HAS(text, "-A BERTH-PROXY-SERVICES -d 192.0.2.10/32 -p tcp -m tcp --dport 80 "
+                            "-j MARK --or-mark 0x4000\n");
+            CHECK_HAS(text, "-A BERTH-PROXY-NODEPORTS -p tcp -m tcp --dport 30100 -j MARK");
+            CHECK_LACKS(text, "--dport 30101 -j MARK");
+            CHECK_INT(count(text, "-j MARK --or-mark 0x4000\n"), 2);
+        }
+        if (!ipt || proxy_have_tool("iptables-restore"))
+            CHECK_INT(proxy_try_rules(text, ipt), 0);
+        free(text);
+        berth_nproxy_free(p);
+    }
+}
+
+/* A table whose strides are older than the first version is refused. */
+BERTH_TEST(proxy_refuses_a_table_with_short_strides) {
+    berth_nproxy *p = render_only(BERTH_NPROXY_NFT, NULL);
+    berth_proxy_table t = small;
+    t.service_size = 8;
+    CHECK(berth_nproxy_render(p, &t, NULL) == NULL);
+    t = small;
+    t.size = offsetof(berth_proxy_table, service_size);
+    CHECK(berth_nproxy_render(p, &t, NULL) == NULL);
+    berth_nproxy_free(p);
+}
+
 /* The backend bucket k of the Service 10.96.0.70:80 maps to, into out. */
 static void bucket_backend(const char *text, int k, char *out, size_t n)
 {
@@ -110,9 +180,9 @@ static void bucket_backend(const char *text, int k, char *out, size_t n)
 
 BERTH_TEST(proxy_affinity_keeps_clients_when_a_backend_leaves) {
     const berth_proxy_backend three[] = {
-        {"10.244.1.1", 80}, {"10.244.1.2", 80}, {"10.244.1.3", 80}};
-    berth_proxy_service svc = {"a", "s", "", "10.96.0.70", 80, 0, BERTH_PROTO_TCP, 60, three, 3};
-    berth_proxy_table t = {sizeof t, 1, &svc, 1};
+        PROXY_BK("10.244.1.1", 80), PROXY_BK("10.244.1.2", 80), PROXY_BK("10.244.1.3", 80)};
+    berth_proxy_service svc = PROXY_SVC("a", "s", "", "10.96.0.70", 80, 0, BERTH_PROTO_TCP, 60, three, 3);
+    berth_proxy_table t = BERTH_PROXY_TABLE(1, &svc, 1);
     berth_nproxy *p = render_only(BERTH_NPROXY_NFT, NULL);
     char *before = berth_nproxy_render(p, &t, NULL);
     svc.backends = three + 1; /* 10.244.1.1 leaves */
@@ -160,8 +230,11 @@ BERTH_TEST(proxy_iptables_renders_the_key_pieces) {
     CHECK_HAS(text, "--update --seconds 10800 --reap -j DNAT --to-destination 10.244.1.4:443");
     CHECK_HAS(text, "--set -j DNAT --to-destination 10.244.1.5:443");
     CHECK_HAS(text, "-A BERTH-PROXY-POST -s 10.244.0.0/16 -m mark --mark 0x8000/0x8000");
-    /* The chain of the Service without backends is deleted, not kept. */
-    CHECK_HAS(text, "-X BERTH-PROXY-S1\n");
+    /* The node port has a chain of its own; the chains of the Service
+     * without backends (its cluster IP and its node port) are deleted. */
+    CHECK_HAS(text, "-A BERTH-PROXY-NODEPORTS -p tcp -m tcp --dport 30080 -j BERTH-PROXY-S1\n");
+    CHECK_HAS(text, "-X BERTH-PROXY-S2\n");
+    CHECK_HAS(text, "-X BERTH-PROXY-S3\n");
     if (proxy_have_tool("iptables-restore"))
         CHECK_INT(proxy_try_rules(text, 1), 0);
     else
@@ -172,22 +245,22 @@ BERTH_TEST(proxy_iptables_renders_the_key_pieces) {
 
 BERTH_TEST(proxy_skips_invalid_and_duplicate_entries) {
     static const berth_proxy_backend bks[] = {
-        {"garbage\"} ; flush ruleset", 80}, {"10.244.1.256", 80}, {"10.244.1.7", 0},
-        {NULL, 80}, {"10.244.1.8", 9000}};
+        PROXY_BK("garbage\"} ; flush ruleset", 80), PROXY_BK("10.244.1.256", 80), PROXY_BK("10.244.1.7", 0),
+        PROXY_BK(NULL, 80), PROXY_BK("10.244.1.8", 9000)};
     static const berth_proxy_service svcs[] = {
-        {"a", "bad-vip", "", "10.96.0.300", 80, 0, BERTH_PROTO_TCP, 0, bks, 5},
-        {"a", "headless", "", "None", 80, 0, BERTH_PROTO_TCP, 0, bks, 5},
-        {"a", "null-vip", "", NULL, 80, 0, BERTH_PROTO_TCP, 0, bks, 5},
-        {"a", "octal", "", "010.96.0.1", 80, 0, BERTH_PROTO_TCP, 0, bks, 5},
-        {"a", "v6", "", "fd00::1", 80, 0, BERTH_PROTO_TCP, 0, bks, 5},
-        {"a", "icmp", "", "10.96.0.60", 80, 0, 1, 0, bks, 5},
-        {"a", "port0", "", "10.96.0.61", 0, 0, BERTH_PROTO_TCP, 0, bks, 5},
-        {"a", "good", "", "10.96.0.62", 80, 30062, BERTH_PROTO_TCP, 0, bks, 5},
-        {"a", "dup-vip", "", "10.96.0.62", 80, 0, BERTH_PROTO_TCP, 0, bks, 5},
-        {"a", "dup-np", "", "10.96.0.63", 80, 30062, BERTH_PROTO_TCP, 0, bks, 5},
-        {NULL, NULL, NULL, "10.96.0.64", 81, 0, BERTH_PROTO_SCTP, 0, NULL, 3},
+        PROXY_SVC("a", "bad-vip", "", "10.96.0.300", 80, 0, BERTH_PROTO_TCP, 0, bks, 5),
+        PROXY_SVC("a", "headless", "", "None", 80, 0, BERTH_PROTO_TCP, 0, bks, 5),
+        PROXY_SVC("a", "null-vip", "", NULL, 80, 0, BERTH_PROTO_TCP, 0, bks, 5),
+        PROXY_SVC("a", "octal", "", "010.96.0.1", 80, 0, BERTH_PROTO_TCP, 0, bks, 5),
+        PROXY_SVC("a", "v6", "", "fd00::1", 80, 0, BERTH_PROTO_TCP, 0, bks, 5),
+        PROXY_SVC("a", "icmp", "", "10.96.0.60", 80, 0, 1, 0, bks, 5),
+        PROXY_SVC("a", "port0", "", "10.96.0.61", 0, 0, BERTH_PROTO_TCP, 0, bks, 5),
+        PROXY_SVC("a", "good", "", "10.96.0.62", 80, 30062, BERTH_PROTO_TCP, 0, bks, 5),
+        PROXY_SVC("a", "dup-vip", "", "10.96.0.62", 80, 0, BERTH_PROTO_TCP, 0, bks, 5),
+        PROXY_SVC("a", "dup-np", "", "10.96.0.63", 80, 30062, BERTH_PROTO_TCP, 0, bks, 5),
+        PROXY_SVC(NULL, NULL, NULL, "10.96.0.64", 81, 0, BERTH_PROTO_SCTP, 0, NULL, 3),
     };
-    berth_proxy_table t = {sizeof t, 11, svcs, 7};
+    berth_proxy_table t = BERTH_PROXY_TABLE(11, svcs, 7);
     for (int ipt = 0; ipt <= 1; ipt++) {
         berth_nproxy *p = render_only(ipt ? BERTH_NPROXY_IPTABLES : BERTH_NPROXY_NFT, NULL);
         char *text = berth_nproxy_render(p, &t, NULL);
@@ -205,7 +278,9 @@ BERTH_TEST(proxy_skips_invalid_and_duplicate_entries) {
         CHECK_LACKS(text, "10.244.1.7");
         CHECK_LACKS(text, ipt ? " -s " : "ip saddr"); /* no CIDR: no pod rule */
         CHECK_INT(count(text, "10.96.0.62"), ipt ? 1 : 2); /* nft: its VIP and its slot */
-        CHECK_INT(count(text, "30062"), 2);
+        /* iptables: its mark and its jump; nft: its masquerade, verdict
+         * and backend elements. */
+        CHECK_INT(count(text, "30062"), ipt ? 2 : 3);
         CHECK_HAS(text, ipt ? "10.244.1.8:9000" : "10.96.0.62 . tcp . 80 . 0 : 10.244.1.8 . 9000");
         CHECK_HAS(text, ipt ? "-d 10.96.0.64/32 -p sctp -m sctp --dport 81 -j REJECT"
                             : "10.96.0.64 . sctp . 81 comment \"/\" : goto reject-chain");
@@ -217,7 +292,7 @@ BERTH_TEST(proxy_skips_invalid_and_duplicate_entries) {
 }
 
 BERTH_TEST(proxy_renders_a_valid_empty_table) {
-    berth_proxy_table t = {sizeof t, 0, NULL, 1};
+    berth_proxy_table t = BERTH_PROXY_TABLE(0, NULL, 1);
     berth_nproxy *p = render_only(BERTH_NPROXY_NFT, NULL);
     char *text = berth_nproxy_render(p, &t, NULL);
     CHECK(text != NULL);
@@ -253,7 +328,7 @@ BERTH_TEST(proxy_refuses_bad_names_and_ranges) {
     berth_nproxy *p = render_only(BERTH_NPROXY_NFT, "0.0.0.0/0");
     CHECK_INT(berth_nproxy_set_cluster_cidr(p, "10.244.0.0/16"), 0);
     CHECK_INT(berth_nproxy_set_cluster_cidr(p, "10.244.0.0/16 masquerade"), BERTH_EINVAL);
-    berth_proxy_table t = {sizeof t, 0, NULL, 1};
+    berth_proxy_table t = BERTH_PROXY_TABLE(0, NULL, 1);
     CHECK_INT(berth_nproxy_sync(p, &t), BERTH_EINVAL); /* render-only: no host */
     berth_nproxy_free(p);
     berth_nproxy_opts named = {.name = "berth-bridge", .backend = BERTH_NPROXY_IPTABLES};
