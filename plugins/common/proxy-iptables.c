@@ -147,6 +147,23 @@ static void service_rules(proxy_buf *b, const berth_nproxy *p, const proxy_entry
     }
 }
 
+/* The entry whose chain entry i jumps to: the first door of the same
+ * Service port with the same backends (a node port under the Cluster
+ * policy shares its cluster IP's chain), so the common case renders one
+ * chain per Service port. */
+static uint32_t chain_of(const proxy_plan *plan, uint32_t i)
+{
+    const proxy_entry *e = &plan->entries[i];
+    for (uint32_t j = i; j-- > 0 && plan->entries[j].svc == e->svc;) {
+        const proxy_entry *o = &plan->entries[j];
+        if (o->nbackends == e->nbackends &&
+            !memcmp(o->backends, e->backends, e->nbackends * sizeof *e->backends) &&
+            chain_of(plan, j) == j)
+            return j;
+    }
+    return i;
+}
+
 /* "-A PREFIX-SERVICES -d VIP/32 -p ..." or "-A PREFIX-NODEPORTS -p ...":
  * PREFIX-NODEPORTS sees local destinations only, so the port will do. */
 static void door_rule_start(proxy_buf *b, const berth_nproxy *p, const proxy_entry *e)
@@ -163,9 +180,10 @@ static void door_rule_start(proxy_buf *b, const berth_nproxy *p, const proxy_ent
 /* The rules that send a door's traffic to its chain, marked first for
  * masquerade when it comes from outside. vips: the doors of
  * PREFIX-SERVICES, else those of PREFIX-NODEPORTS. */
-static void door_rules(proxy_buf *b, const berth_nproxy *p, const proxy_entry *e, uint32_t idx,
+static void door_rules(proxy_buf *b, const berth_nproxy *p, const proxy_plan *plan, uint32_t idx,
                        int vips)
 {
+    const proxy_entry *e = &plan->entries[idx];
     if (!e->nbackends || (e->vip != NULL) != vips)
         return;
     if (e->masquerade) {
@@ -174,7 +192,7 @@ static void door_rules(proxy_buf *b, const berth_nproxy *p, const proxy_entry *e
     }
     door_rule_start(b, p, e);
     buf_puts(b, " -j ");
-    svc_chain_name(b, p, idx);
+    svc_chain_name(b, p, chain_of(plan, idx));
     buf_puts(b, "\n");
 }
 
@@ -195,13 +213,13 @@ static void nat_table(const berth_nproxy *p, const proxy_plan *plan, uint64_t ge
     buf_printf(b, " -m comment --comment berth-gen-%llu\n", (unsigned long long)gen);
     /* Node ports are matched in their own chain, after every VIP. */
     for (uint32_t i = 0; i < plan->nentries; i++)
-        door_rules(b, p, &plan->entries[i], i, 1);
+        door_rules(b, p, plan, i, 1);
     rule_start(b, p, "-SERVICES");
     buf_printf(b, LOCAL_NOT_LOOPBACK " -j %s-NODEPORTS\n", p->prefix);
     for (uint32_t i = 0; i < plan->nentries; i++)
-        door_rules(b, p, &plan->entries[i], i, 0);
+        door_rules(b, p, plan, i, 0);
     for (uint32_t i = 0; i < plan->nentries; i++)
-        if (plan->entries[i].nbackends)
+        if (plan->entries[i].nbackends && chain_of(plan, i) == i)
             service_rules(b, p, &plan->entries[i], i);
     if (p->cidr[0]) {
         rule_start(b, p, "-POST");
@@ -216,7 +234,7 @@ static void nat_table(const berth_nproxy *p, const proxy_plan *plan, uint64_t ge
     /* Chains no Service with backends uses any more (the ones just
      * declared, so deleting them cannot fail). */
     for (uint32_t i = 0; i < nchains; i++)
-        if (i >= plan->nentries || !plan->entries[i].nbackends) {
+        if (i >= plan->nentries || !plan->entries[i].nbackends || chain_of(plan, i) != i) {
             buf_puts(b, "-X ");
             svc_chain_name(b, p, i);
             buf_puts(b, "\n");

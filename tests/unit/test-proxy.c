@@ -230,9 +230,10 @@ BERTH_TEST(proxy_iptables_renders_the_key_pieces) {
     CHECK_HAS(text, "--update --seconds 10800 --reap -j DNAT --to-destination 10.244.1.4:443");
     CHECK_HAS(text, "--set -j DNAT --to-destination 10.244.1.5:443");
     CHECK_HAS(text, "-A BERTH-PROXY-POST -s 10.244.0.0/16 -m mark --mark 0x8000/0x8000");
-    /* The node port has a chain of its own; the chains of the Service
-     * without backends (its cluster IP and its node port) are deleted. */
-    CHECK_HAS(text, "-A BERTH-PROXY-NODEPORTS -p tcp -m tcp --dport 30080 -j BERTH-PROXY-S1\n");
+    /* The node port shares its cluster IP's chain (same backends); the
+     * chains nothing jumps to are deleted, not kept. */
+    CHECK_HAS(text, "-A BERTH-PROXY-NODEPORTS -p tcp -m tcp --dport 30080 -j BERTH-PROXY-S0\n");
+    CHECK_HAS(text, "-X BERTH-PROXY-S1\n");
     CHECK_HAS(text, "-X BERTH-PROXY-S2\n");
     CHECK_HAS(text, "-X BERTH-PROXY-S3\n");
     if (proxy_have_tool("iptables-restore"))
