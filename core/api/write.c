@@ -306,6 +306,17 @@ static bool has_str(const cJSON *arr, const char *s)
     return false;
 }
 
+/* A pod deleted without a grace period gets its own: its
+ * terminationGracePeriodSeconds (30 by default), at least 1 so that its
+ * node still stops it, as Kubernetes does. */
+static int64_t pod_grace(const cJSON *pod)
+{
+    const cJSON *g = berth_obj_at(pod, "spec.terminationGracePeriodSeconds");
+    if (!cJSON_IsNumber(g) || g->valuedouble < 0)
+        return 30;
+    return g->valuedouble < 1 ? 1 : (int64_t)g->valuedouble;
+}
+
 static int delete_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
 {
     const char *uid = berth_obj_uid(cur);
@@ -357,7 +368,7 @@ static int delete_mutate(api_req *r, cJSON *cur, cJSON **out, bool *del)
         }
         cJSON_AddItemToArray(f, cJSON_CreateString(extra));
     }
-    int64_t grace = r->grace < 0 ? (graceful ? 30 : 0) : r->grace;
+    int64_t grace = r->grace < 0 ? (graceful ? pod_grace(cur) : 0) : r->grace;
     char ts[32];
     api_time_format((int64_t)time(NULL) + grace, ts, sizeof ts);
     api_set_item(md, "deletionTimestamp", cJSON_CreateString(ts));

@@ -268,6 +268,13 @@ class ApiTest(ServerTestCase):
         _, _, p = self.req("GET", NS + "/pods/bind")
         self.assertEqual(p["spec"]["nodeName"], "node-1")
         self.assertStatus(self.req("POST", NS + "/pods/bind/binding", b), 409, "Conflict")
+        # Deleted without a grace period, a pod on a node gets its own.
+        p["spec"]["terminationGracePeriodSeconds"] = 7
+        self.req("POST", NS + "/pods", dict(p, metadata={"name": "bind-7"}))
+        st, _, d = self.req("DELETE", NS + "/pods/bind-7")
+        self.assertEqual((st, d["metadata"].get("deletionGracePeriodSeconds")), (200, 7), d)
+        st, _, d = self.req("DELETE", NS + "/pods/bind?gracePeriodSeconds=3")
+        self.assertEqual(d["metadata"].get("deletionGracePeriodSeconds"), 3, d)
 
     def test_finalizers_and_propagation(self):
         cm = {"metadata": {"name": "fin", "finalizers": ["example.com/x"]}}
