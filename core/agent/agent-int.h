@@ -106,6 +106,9 @@ typedef struct agent_group {
     berth_informer *pods;       /* pods of every node this group runs */
     berth_informer *configmaps; /* all namespaces, for env and volumes */
     berth_informer *secrets;
+    berth_informer *claims;     /* PersistentVolumeClaims, all namespaces */
+    berth_informer *volumes;    /* PersistentVolumes */
+    berth_hmap volume_plugins;  /* csi driver -> volume plugin instance */
     agent_node **nodes;
     size_t nnodes;
     berth_hmap node_by_name;
@@ -171,7 +174,8 @@ struct pod_worker {
     size_t nctrs, ninit;
     struct event *timer; /* the next sync */
     int64_t start_ns;    /* status.startTime */
-    bool deleting, gone, volumes_ready, finished;
+    bool deleting, gone, finished;
+    bool volumes_ready;  /* its claim and csi volumes are mounted */
     unsigned stopping;   /* stops in flight */
     bool deleted_sent;
     int64_t next_sync_ns;   /* when the pending timer fires, or 0 */
@@ -235,6 +239,25 @@ int agent_volume_mounts(pod_worker *pw, const cJSON *cspec, berth_mount **mounts
                         uint32_t *n, char *msg, size_t msglen);
 void agent_volumes_teardown(pod_worker *pw);
 void agent_pod_dir(const pod_worker *pw, char *out, size_t len);
+/* Unmounts and removes a pod dir; it stays when something below it cannot
+ * be detached. */
+void agent_pod_dir_remove(agent_group *g, const char *dir);
+void agent_volumes_sweep_orphans(agent_node *n);
+
+/* claims.c: mounts a persistentVolumeClaim volume (src) at target: the
+ * bound PersistentVolume's host directory or csi volume. While the claim
+ * is missing or unbound: BERTH_EUNAVAILABLE, msg saying so. */
+int agent_claim_mount(pod_worker *pw, const char *volume, const cJSON *src, const char *target,
+                      char *msg, size_t msglen);
+
+/* csi.c: volumes of volume plugins. Mounts the csi source (a pod's inline
+ * volume or a PV's spec.csi) at target, recording it under the pod dir. */
+int agent_csi_mount(pod_worker *pw, const char *volume, const cJSON *csi, const char *handle,
+                    uint32_t flags, const char *target, char *msg, size_t msglen);
+/* Unmounts every volume recorded under pod_dir, and forgets it. */
+void agent_csi_unmount_all(agent_group *g, const char *pod_dir);
+/* Closes the volume plugins. */
+void agent_csi_free(agent_group *g);
 
 /* node.c */
 int agent_node_start(agent_node *n);

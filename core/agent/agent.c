@@ -131,6 +131,7 @@ void agent_pod_sweep_orphans(agent_node *n)
     }
     free(o.ids);
     agent_net_sweep_orphans(n);
+    agent_volumes_sweep_orphans(n);
 }
 
 static const char *plugin_config(void *arg, const char *plugin, const char *key)
@@ -229,13 +230,20 @@ int berth_agent_start(const berth_agent_opts *o, berth_agent **out)
     if (!err)
         err = berth_informer_new(g->client, g->base, berth_kind_lookup("secrets"), NULL,
                                  &g->secrets);
+    if (!err)
+        err = berth_informer_new(g->client, g->base, berth_kind_lookup("persistentvolumeclaims"),
+                                 NULL, &g->claims);
+    if (!err)
+        err = berth_informer_new(g->client, g->base, berth_kind_lookup("persistentvolumes"),
+                                 NULL, &g->volumes);
     const char *network = o->network ? o->network : g->sim ? "" : "bridge";
     if (!err)
         err = agent_net_start(g, network);
     if (!err && !(err = berth_informer_add_handler(g->configmaps, &ch)) &&
         !(err = berth_informer_add_handler(g->secrets, &sh)) &&
         !(err = berth_informer_add_handler(g->pods, &ph)) &&
-        !(err = berth_informer_start(g->configmaps)) && !(err = berth_informer_start(g->secrets)))
+        !(err = berth_informer_start(g->configmaps)) && !(err = berth_informer_start(g->secrets)) &&
+        !(err = berth_informer_start(g->claims)) && !(err = berth_informer_start(g->volumes)))
         err = berth_informer_start(g->pods);
     for (size_t i = 0; !err && i < g->nnodes; i++)
         err = agent_node_start(g->nodes[i]);
@@ -262,6 +270,8 @@ void berth_agent_free(berth_agent *a)
     berth_informer_free(g->pods);
     berth_informer_free(g->configmaps);
     berth_informer_free(g->secrets);
+    berth_informer_free(g->claims);
+    berth_informer_free(g->volumes);
     agent_net_free(g);
     for (size_t i = 0; i < g->nnodes; i++) {
         agent_node *n = g->nodes[i];
@@ -274,6 +284,7 @@ void berth_agent_free(berth_agent *a)
     free(g->nodes);
     free(g->endpoint_ca);
     berth_hmap_free(&g->node_by_name);
+    agent_csi_free(g);
     berth_plugins_free(g->plugins);
     berth_images_close(g->images);
     free(a);

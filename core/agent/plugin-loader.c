@@ -441,6 +441,17 @@ static int check_ops(berth_plugins *ps, const module *m, const void *ops)
                         "configure, status, setup, teardown, list, set_peers", name, m->path);
         return 0;
     }
+    if (m->desc->kind == BERTH_PLUGIN_VOLUME) {
+        const berth_volume_ops *v = ops;
+        if (size < BERTH_VOLUME_OPS_V1_SIZE)
+            return fail(ps, BERTH_EABI,
+                        "plugin %s (%s): volume ops table is %u bytes, at least %zu needed",
+                        name, m->path, size, (size_t)BERTH_VOLUME_OPS_V1_SIZE);
+        if (!v->mount || !v->unmount)
+            return fail(ps, BERTH_EABI, "plugin %s (%s): volume ops table lacks mount or "
+                        "unmount", name, m->path);
+        return 0;
+    }
     if (m->desc->kind != BERTH_PLUGIN_RUNTIME)
         return 0;
     if (size < BERTH_RUNTIME_OPS_V1_SIZE)

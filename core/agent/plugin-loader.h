@@ -89,4 +89,8 @@ int berth_network_list(berth_plugin_inst *net, berth_net_list_fn fn, void *arg);
 int berth_network_set_peers(berth_plugin_inst *net, const berth_net_peer *peers, uint32_t n);
 int berth_network_proxy_sync(berth_plugin_inst *net, const berth_proxy_table *t);
 
+/* The volume operations, checked the same way. */
+int berth_volume_mount(berth_plugin_inst *vol, const berth_volume_req *req);
+int berth_volume_unmount(berth_plugin_inst *vol, const berth_volume_req *req);
+
 #endif

@@ -1,9 +1,10 @@
 /* Pod volumes under DATA_DIR/pods/UID/volumes/NAME: emptyDir (a directory,
- * or a tmpfs for medium Memory), hostPath (the host's path), and projected
- * files for configMap, secret and downwardAPI, written the way the kubelet's
- * atomic writer does: the files go to a fresh ..TIMESTAMP directory, the
- * ..data symlink is swapped to it with one rename, and each visible name is
- * a symlink through ..data, so a container never sees half an update. */
+ * or a tmpfs for medium Memory), hostPath (the host's path), claims
+ * (claims.c) and csi volumes (csi.c) mounted there, and projected files for
+ * configMap, secret and downwardAPI, written the way the kubelet's atomic
+ * writer does: the files go to a fresh ..TIMESTAMP directory, the ..data
+ * symlink is swapped to it with one rename, and each visible name is a
+ * symlink through ..data, so a container never sees half an update. */
 /* Paths are built in PATH_MAX buffers; one that would not fit is one the
  * kernel refuses anyway, so truncation is not worth a diagnostic here. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -23,6 +24,7 @@
 #include "berth/errno.h"
 #include "berth/log.h"
 #include "util/fs.h"
+#include "util/mounts.h"
 
 void agent_pod_dir(const pod_worker *pw, char *out, size_t len)
 {
@@ -234,14 +236,6 @@ static void downward_files(pod_worker *pw, cJSON *files, const cJSON *src)
     }
 }
 
-static bool is_mounted(const char *path)
-{
-    struct stat a, b;
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s/..", path);
-    return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
-}
-
 int agent_volumes_sync(pod_worker *pw, char *msg, size_t msglen)
 {
     char base[4096];
@@ -260,7 +254,7 @@ int agent_volumes_sync(pod_worker *pw, char *msg, size_t msglen)
                 chmod(dir, 0777);
             const char *medium = berth_obj_str(src, "medium");
             if (!err && medium && !strcmp(medium, "Memory") && !pw->node->g->sim &&
-                !is_mounted(dir)) {
+                !berth_is_mount_point(dir)) {
                 char opts[64] = "mode=1777";
                 const char *sz = berth_obj_str(src, "sizeLimit");
                 if (sz)
@@ -305,11 +299,17 @@ int agent_volumes_sync(pod_worker *pw, char *msg, size_t msglen)
             err = atomic_write(dir, files);
             cJSON_Delete(files);
         } else if ((src = cJSON_GetObjectItemCaseSensitive(v, "persistentVolumeClaim"))) {
-            /* Claims bind to local volumes under DATA_DIR/volumes/NS-CLAIM. */
-            char pv[4096];
-            snprintf(pv, sizeof pv, "%s/volumes/%s-%s", pw->node->g->data_dir, pw->ns,
-                     berth_obj_str(src, "claimName") ? berth_obj_str(src, "claimName") : "");
-            err = berth_mkdirs(pv, 0777);
+            /* Mounted once per worker; a restarted agent asks again. */
+            if (!pw->volumes_ready && !berth_is_mount_point(dir) &&
+                (err = agent_claim_mount(pw, name, src, dir, msg, msglen)) != 0)
+                return err;
+        } else if ((src = cJSON_GetObjectItemCaseSensitive(v, "csi"))) {
+            char handle[400];
+            snprintf(handle, sizeof handle, "%s-%s", pw->uid, name);
+            if (!pw->volumes_ready && !pw->node->g->sim &&
+                (err = agent_csi_mount(pw, name, src, handle, BERTH_VOLUME_EPHEMERAL, dir, msg,
+                                       msglen)) != 0)
+                return err;
         } else {
             err = berth_mkdirs(dir, 0755); /* unknown sources get an empty directory */
         }
@@ -319,6 +319,7 @@ int agent_volumes_sync(pod_worker *pw, char *msg, size_t msglen)
             return err;
         }
     }
+    pw->volumes_ready = true;
     return 0;
 }
 
@@ -351,11 +352,8 @@ int agent_volume_mounts(pod_worker *pw, const cJSON *cspec, berth_mount **out, u
         }
         char *src = strs + (size_t)k * 8192, *dst = src + 4096;
         const char *hp = berth_obj_str(vol, "hostPath.path");
-        const char *claim = berth_obj_str(vol, "persistentVolumeClaim.claimName");
         if (hp)
             snprintf(src, 4096, "%s", hp);
-        else if (claim)
-            snprintf(src, 4096, "%s/volumes/%s-%s", pw->node->g->data_dir, pw->ns, claim);
         else
             snprintf(src, 4096, "%s/volumes/%s", base, name);
         if (sub && *sub) {
@@ -370,6 +368,8 @@ int agent_volume_mounts(pod_worker *pw, const cJSON *cspec, berth_mount **out, u
         }
         snprintf(dst, 4096, "%s", path);
         bool ro = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(vm, "readOnly")) ||
+                  cJSON_IsTrue(berth_obj_at(vol, "persistentVolumeClaim.readOnly")) ||
+                  cJSON_IsTrue(berth_obj_at(vol, "csi.readOnly")) ||
                   cJSON_GetObjectItemCaseSensitive(vol, "configMap") ||
                   cJSON_GetObjectItemCaseSensitive(vol, "secret") ||
                   cJSON_GetObjectItemCaseSensitive(vol, "downwardAPI");
@@ -402,16 +402,44 @@ void agent_volumes_teardown(pod_worker *pw)
 {
     char base[4096];
     agent_pod_dir(pw, base, sizeof base);
-    const cJSON *v;
-    cJSON_ArrayForEach(v, berth_obj_at(pw->pod, "spec.volumes")) {
-        const char *name = berth_obj_str(v, "name");
-        char dir[4096];
-        if (!name || !safe_rel(name))
-            continue;
-        snprintf(dir, sizeof dir, "%s/volumes/%s", base, name);
-        if (is_mounted(dir) && umount2(dir, MNT_DETACH) != 0)
-            BERTH_WARN("agent", "pod %s: cannot unmount %s: %s", pw->key, dir, strerror(errno));
+    agent_pod_dir_remove(pw->node->g, base);
+    pw->volumes_ready = false;
+}
+
+void agent_pod_dir_remove(agent_group *g, const char *dir)
+{
+    agent_csi_unmount_all(g, dir);
+    /* Whatever is still mounted below (claims, tmpfs, a plugin's leftover)
+     * is detached first: the removal must never reach into a volume. */
+    int left = berth_detach_mounts_under(dir);
+    if (left) {
+        BERTH_WARN("agent", "%s: %d mount%s could not be detached; the directory stays", dir,
+                   left, left == 1 ? "" : "s");
+        return;
     }
     /* Logs stay out of the pod dir, so removing it loses nothing needed. */
-    rm_rf(base);
+    rm_rf(dir);
+}
+
+/* Pod dirs of pods this agent no longer runs (deleted while it was down). */
+void agent_volumes_sweep_orphans(agent_node *n)
+{
+    agent_group *g = n->g;
+    if (g->nnodes != 1) /* simulated nodes share the data dir */
+        return;
+    char pods[2100];
+    snprintf(pods, sizeof pods, "%s/pods", g->data_dir);
+    DIR *d = opendir(pods);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || berth_hmap_get(&n->by_uid, e->d_name))
+            continue;
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", pods, e->d_name);
+        BERTH_INFO("agent", "node %s: pod %s is gone; removing its volumes", n->name, e->d_name);
+        agent_pod_dir_remove(g, dir);
+    }
+    closedir(d);
 }

@@ -352,6 +352,17 @@ static void persistent_volume(vctx *c, const cJSON *obj)
     }
     if (!found)
         v_required(c, NULL, "must specify a volume type");
+    const cJSON *csi = v_obj(c, spec, "csi");
+    if (csi) {
+        size_t mc = vp_child(c, "csi");
+        static const char *const need[] = {"driver", "volumeHandle"};
+        for (size_t i = 0; i < 2; i++) {
+            const char *v = v_str(c, csi, need[i]);
+            if (!v || !*v)
+                v_required(c, need[i], NULL);
+        }
+        vp_pop(c, mc);
+    }
     vp_pop(c, m);
 }
 

@@ -177,6 +177,9 @@ static void volume_source(vctx *c, const char *kind, const cJSON *src)
     } else if (strcmp(kind, "persistentVolumeClaim") == 0) {
         if (!(s = v_str(c, src, "claimName")) || !*s)
             v_required(c, "claimName", NULL);
+    } else if (strcmp(kind, "csi") == 0) {
+        if (!(s = v_str(c, src, "driver")) || !*s)
+            v_required(c, "driver", NULL);
     } else if (strcmp(kind, "emptyDir") == 0) {
         const cJSON *lim = cJSON_GetObjectItemCaseSensitive(src, "sizeLimit");
         int64_t milli;

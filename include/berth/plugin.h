@@ -407,6 +407,49 @@ typedef struct berth_network_ops {
     int (*proxy_sync)(void *state, const berth_proxy_table *t);
 } berth_network_ops;
 
+/* ---- Volume plugins -------------------------------------------------- */
+
+/* One volume of one pod for a volume plugin to provide, as CSI's node
+ * publish does: a pod volume `csi: {driver: NAME}` (inline: it lives and
+ * dies with the pod), or a PersistentVolume with `csi: {driver: NAME,
+ * volumeHandle: ID}` that the pod reaches through its claim. NAME is the
+ * plugin's name, with or without its "volume-" prefix. Borrowed for the
+ * call. */
+typedef struct berth_volume_req {
+    uint32_t size;             /* sizeof(berth_volume_req) */
+    uint32_t flags;            /* BERTH_VOLUME_* */
+    const char *volume_handle; /* the PV's volumeHandle; inline: "POD_UID-VOLUME" */
+    const char *volume_name;   /* the pod's name for the volume */
+    const char *pod_uid;
+    const char *pod_namespace;
+    const char *pod_name;
+    /* An existing empty directory on the host where the volume must
+     * appear; the host bind-mounts it into the containers that mount it. */
+    const char *target_path;
+    const berth_kv *attributes; /* volumeAttributes */
+    uint32_t nattributes;
+} berth_volume_req;
+
+enum {
+    BERTH_VOLUME_READ_ONLY = 1, /* csi.readOnly: provide it read-only */
+    BERTH_VOLUME_EPHEMERAL = 2, /* inline in the pod: its data goes at unmount */
+};
+
+/* A volume plugin's operations. Both run on the host loop and return
+ * promptly; the host calls them again later when they fail. */
+typedef struct berth_volume_ops {
+    uint32_t size; /* sizeof(berth_volume_ops) when the plugin was built */
+    /* Makes the volume appear at req->target_path (a mount, a bind mount,
+     * files). Idempotent: after an agent restart it is asked again for
+     * volumes it already provided. BERTH_EINVAL (with a log line) for
+     * attributes it cannot use; BERTH_EUNAVAILABLE for "not yet". */
+    int (*mount)(void *state, const berth_volume_req *req);
+    /* Undoes mount, leaving target_path an empty directory or a mount
+     * point the host detaches; an ephemeral volume's data goes too.
+     * Idempotent: 0 for a volume it does not know. */
+    int (*unmount)(void *state, const berth_volume_req *req);
+} berth_volume_ops;
+
 /* The size of the first published version of each table: a plugin or host
  * table shorter than this is refused. */
 #define BERTH_PLUGIN_V1_SIZE (offsetof(berth_plugin, fini) + sizeof(void (*)(void *)))
@@ -415,6 +458,8 @@ typedef struct berth_network_ops {
 #define BERTH_NETWORK_OPS_V1_SIZE                                                      \
     (offsetof(berth_network_ops, proxy_sync) + sizeof(void *))
 #define BERTH_HOST_V1_SIZE (offsetof(berth_host, now_ns) + sizeof(void *))
+#define BERTH_VOLUME_OPS_V1_SIZE (offsetof(berth_volume_ops, unmount) + sizeof(void *))
+#define BERTH_VOLUME_REQ_V1_SIZE (offsetof(berth_volume_req, nattributes) + sizeof(uint32_t))
 #define BERTH_NET_PEER_V1_SIZE (offsetof(berth_net_peer, pod_cidr) + sizeof(void *))
 #define BERTH_PROXY_TABLE_V1_SIZE (offsetof(berth_proxy_table, backend_size) + sizeof(uint32_t))
 #define BERTH_PROXY_SERVICE_V1_SIZE                                                    \

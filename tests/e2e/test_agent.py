@@ -257,6 +257,65 @@ class AgentTest(berth_e2e.ServerTestCase):
             s.request("DELETE", NS + "/configmaps/cfg")
             s.request("DELETE", NS + "/secrets/sec")
 
+    def test_claim_data_outlives_its_pods(self):
+        """A claim provisioned by the local-path provisioner: what one pod
+        writes, the next pod reads; a pod whose claim is missing waits,
+        saying so."""
+        s = self.server
+        claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "keep"},
+                 "spec": {"accessModes": ["ReadWriteOnce"],
+                          "resources": {"requests": {"storage": "1Gi"}}}}
+        self.assertEqual(s.request("POST", NS + "/persistentvolumeclaims", claim)[0], 201)
+        vol = [{"name": "d", "persistentVolumeClaim": {"claimName": "keep"}}]
+        mnt = [{"name": "d", "mountPath": "/d"}]
+        try:
+            self.create(pod("writer", [sh("c", "echo kept > /d/f", volumeMounts=mnt)],
+                            volumes=vol, restartPolicy="Never"))
+            wait_for(lambda: self.get("writer").get("status", {}).get("phase") == "Succeeded",
+                     timeout=30, what="the writer done")
+            self.create(pod("reader", [sh("c", "cat /d/f", volumeMounts=mnt)], volumes=vol,
+                            restartPolicy="Never"))
+            wait_for(lambda: self.get("reader").get("status", {}).get("phase") == "Succeeded",
+                     timeout=30, what="the reader done")
+            self.assertEqual(self.logs("reader")[2].strip(), "kept")
+            self.create(pod("orphan", [sh("c", "true", volumeMounts=mnt)], restartPolicy="Never",
+                            volumes=[{"name": "d",
+                                      "persistentVolumeClaim": {"claimName": "nope"}}]))
+            cs = wait_for(lambda: self.status_of("orphan").get("state", {}).get("waiting", {})
+                          .get("message"), what="the waiting reason")
+            self.assertIn('persistentvolumeclaim "nope" not found', cs)
+        finally:
+            s.request("DELETE", NS + "/persistentvolumeclaims/keep")
+
+    def test_volume_plugin_inline_volume(self):
+        """An inline csi volume from the volume-dir plugin: there while the
+        pod runs, read-only where asked, gone with the pod."""
+        self.create(pod("csi", [sh("c", "echo hi > /v/f && cat /v/f && "
+                                        "(touch /ro/f 2>/dev/null || echo read-only) && "
+                                        "sleep 3600",
+                                   volumeMounts=[{"name": "v", "mountPath": "/v"},
+                                                 {"name": "ro", "mountPath": "/ro"}])],
+                        volumes=[{"name": "v", "csi": {"driver": "dir",
+                                                       "volumeAttributes": {"mode": "0700"}}},
+                                 {"name": "ro", "csi": {"driver": "dir", "readOnly": True}}]))
+        wait_for(lambda: "read-only" in str(self.logs("csi")[2]), what="the pod's output")
+        self.assertEqual(self.logs("csi")[2].split(), ["hi", "read-only"])
+        uid = self.get("csi")["metadata"]["uid"]
+        store = os.path.join(self.server.data_dir, "plugins", "volume-dir", "volumes")
+        self.assertEqual(os.stat(os.path.join(store, uid + "-v")).st_mode & 0o777, 0o700)
+        self.server.request("DELETE", NS + "/pods/csi")
+        wait_for(lambda: self.server.request("GET", NS + "/pods/csi")[0] == 404,
+                 what="the pod gone")
+        self.assertEqual(sorted(os.listdir(store)), [])
+        with open("/proc/mounts") as f:
+            self.assertNotIn(uid, f.read())
+        # A driver that is no plugin: the pod waits, naming it.
+        self.create(pod("nodriver", [sh("c", "true")],
+                        volumes=[{"name": "v", "csi": {"driver": "nosuch"}}]))
+        msg = wait_for(lambda: self.status_of("nodriver").get("state", {}).get("waiting", {})
+                       .get("message"), what="the waiting reason")
+        self.assertIn('volume plugin "nosuch"', msg)
+
     def test_missing_image_waits(self):
         self.create(pod("noimg", [{"name": "c", "image": "nosuchimage:1", "command": ["true"]}]))
         cs = wait_for(lambda: (lambda c: c if c.get("state", {}).get("waiting", {})
@@ -350,6 +409,15 @@ class RemoteAgentTest(unittest.TestCase):
             p["spec"]["terminationGracePeriodSeconds"] = 2
             st, _, body = server.request("POST", NS + "/pods", p)
             self.assertEqual(st, 201, body)
+            # A pod with a plugin volume, to be force-deleted while the agent is down.
+            forced = pod("forced", [sh("c", "exec sleep 3600",
+                                       volumeMounts=[{"name": "v", "mountPath": "/v"}])],
+                         volumes=[{"name": "v", "csi": {"driver": "dir"}}])
+            forced["spec"]["nodeName"] = "remote"
+            st, _, body = server.request("POST", NS + "/pods", forced)
+            self.assertEqual(st, 201, body)
+            wait_for(lambda: server.request("GET", NS + "/pods/forced")[2].get("status", {})
+                     .get("phase") == "Running", what="the pod with a volume running")
             wait_for(lambda: "from afar" in str(server.request("GET", NS + "/pods/far/log")[2]),
                      what="logs through the server")
             ctl = os.path.join(berth_e2e._build_dir(), "berthctl")
@@ -365,12 +433,17 @@ class RemoteAgentTest(unittest.TestCase):
             # A pod deleted while its agent is down goes when the agent returns.
             pids = glob.glob(os.path.join(agent_dir, "plugins", "runtime-process",
                                           "containers", "*", "pids"))
-            self.assertEqual(len(pids), 1)
-            with open(pids[0]) as f:
+            self.assertEqual(len(pids), 2)
+            far_id = server.request("GET", NS + "/pods/far")[2]["status"]["containerStatuses"][0][
+                "containerID"].split("://")[1]
+            with open(os.path.join(agent_dir, "plugins", "runtime-process", "containers", far_id,
+                                   "pids")) as f:
                 ctr_pid = int(f.read().split()[2])
             agent.kill()
             agent.wait()
             st, _, _ = server.request("DELETE", NS + "/pods/far")
+            self.assertIn(st, (200, 202))
+            st, _, _ = server.request("DELETE", NS + "/pods/forced?gracePeriodSeconds=0")
             self.assertIn(st, (200, 202))
             time.sleep(1)
             self.assertTrue(os.path.exists("/proc/%d" % ctr_pid), "left alone while down")
@@ -379,6 +452,13 @@ class RemoteAgentTest(unittest.TestCase):
                      what="the pod gone after the agent returned")
             wait_for(lambda: not os.path.exists("/proc/%d" % ctr_pid), timeout=20,
                      what="its process gone")
+            # The force-deleted pod's volume is unmounted and freed, its dir gone.
+            wait_for(lambda: not os.listdir(os.path.join(agent_dir, "pods")), timeout=20,
+                     what="no pod dir left")
+            self.assertEqual(os.listdir(os.path.join(agent_dir, "plugins", "volume-dir",
+                                                     "volumes")), [])
+            with open("/proc/mounts") as f:
+                self.assertNotIn(os.path.join(agent_dir, "pods"), f.read())
         finally:
             if agent:
                 agent.terminate()

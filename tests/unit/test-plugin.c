@@ -78,6 +78,11 @@ BERTH_TEST(plugin_refuses_short_ops_table) {
     refused(FIXTURES "short-ops.so", BERTH_EABI, "runtime ops table is 16 bytes, at least");
 }
 
+BERTH_TEST(plugin_refuses_volume_ops_without_unmount) {
+    refused(FIXTURES "volume-no-unmount.so", BERTH_EABI,
+            "volume ops table lacks mount or unmount");
+}
+
 BERTH_TEST(plugin_refuses_missing_file) {
     refused(FIXTURES "absent.so", BERTH_ENOTFOUND, "absent.so: cannot load:");
 }

@@ -123,6 +123,8 @@ static const vcase other_cases[] = {
      "\"ReadWriteMany\", \"ReadWriteOnce\", \"ReadWriteOncePod\""},
     {"pv-source", "PersistentVolume", "{'spec':{'hostPath':null}}",
      "spec: Required value: must specify a volume type"},
+    {"pv-csi-handle", "PersistentVolume", "{'spec':{'hostPath':null,'csi':{'driver':'dir'}}}",
+     "spec.csi.volumeHandle: Required value"},
     {"pv-reclaim", "PersistentVolume", "{'spec':{'persistentVolumeReclaimPolicy':'Keep'}}",
      "spec.persistentVolumeReclaimPolicy: Unsupported value: \"Keep\": supported values: "
      "\"Delete\", \"Recycle\", \"Retain\""},

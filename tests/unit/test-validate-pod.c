@@ -136,6 +136,8 @@ static const vcase volume_cases[] = {
     {"volume-two-sources", "Pod",
      POD_SPEC("'volumes':[{'name':'data','emptyDir':{},'hostPath':{'path':'/x'}}]"),
      "spec.volumes[0].hostPath: Forbidden: may not specify more than 1 volume type"},
+    {"volume-csi-driver", "Pod", POD_SPEC("'volumes':[{'name':'a','csi':{'driver':''}}]"),
+     "spec.volumes[0].csi.driver: Required value"},
     {"volume-bad-name", "Pod", POD_SPEC("'volumes':[{'name':'My Data','emptyDir':{}}]"),
      "spec.volumes[0].name: Invalid value: \"My Data\": " VT_LABEL},
     {"volume-source-fields", "Pod",

@@ -1,0 +1,94 @@
+/* A pod's persistentVolumeClaim volumes: the claim (in the pod's
+ * namespace), the PersistentVolume it is bound to, and that volume's
+ * source, made to appear at the pod's volume directory as the kubelet's
+ * volume manager does. Sources: hostPath and local (a host directory,
+ * bind-mounted; a relative local path is under the agent's data dir, as
+ * the local-path provisioner writes it) and csi (a volume plugin, csi.c).
+ * A pod whose claim is missing or not bound yet waits, saying so. */
+#pragma GCC diagnostic ignored "-Wformat-truncation" /* paths: PATH_MAX or refused */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "agent/agent-int.h"
+#include "berth/errno.h"
+#include "util/fs.h"
+
+/* The PersistentVolume a claim of the pod's namespace is bound to. */
+static const cJSON *bound_volume(pod_worker *pw, const char *claim, char *msg, size_t msglen)
+{
+    agent_group *g = pw->node->g;
+    const cJSON *pvc = berth_informer_get(g->claims, pw->ns, claim);
+    if (!pvc) {
+        snprintf(msg, msglen, "persistentvolumeclaim \"%s\" not found", claim);
+        return NULL;
+    }
+    const char *pv_name = berth_obj_str(pvc, "spec.volumeName");
+    const char *phase = berth_obj_str(pvc, "status.phase");
+    if (!pv_name || !*pv_name || (phase && strcmp(phase, "Bound") != 0)) {
+        snprintf(msg, msglen, "persistentvolumeclaim \"%s\" is not bound", claim);
+        return NULL;
+    }
+    const cJSON *pv = berth_informer_get(g->volumes, NULL, pv_name);
+    const char *ref_uid = berth_obj_str(pv, "spec.claimRef.uid");
+    if (!pv) {
+        snprintf(msg, msglen, "persistentvolume \"%s\" of claim \"%s\" not found", pv_name,
+                 claim);
+        return NULL;
+    }
+    if (ref_uid && berth_obj_uid(pvc) && strcmp(ref_uid, berth_obj_uid(pvc)) != 0) {
+        snprintf(msg, msglen, "persistentvolume \"%s\" is bound to another claim", pv_name);
+        return NULL;
+    }
+    return pv;
+}
+
+/* hostPath or local: the host directory, made if missing. */
+static int host_dir(agent_group *g, const cJSON *pv, char *out, size_t len)
+{
+    const char *path = berth_obj_str(pv, "spec.hostPath.path");
+    const char *local = berth_obj_str(pv, "spec.local.path");
+    if (path && *path)
+        snprintf(out, len, "%s", path);
+    else if (local && local[0] == '/')
+        snprintf(out, len, "%s", local);
+    else if (local && *local && !strstr(local, ".."))
+        snprintf(out, len, "%s/%s", g->data_dir, local);
+    else
+        return 1; /* no source this agent mounts */
+    return berth_mkdirs(out, 0777);
+}
+
+int agent_claim_mount(pod_worker *pw, const char *volume, const cJSON *src, const char *target,
+                      char *msg, size_t msglen)
+{
+    const char *claim = berth_obj_str(src, "claimName");
+    const cJSON *pv = claim ? bound_volume(pw, claim, msg, msglen) : NULL;
+    if (!pv)
+        return BERTH_EUNAVAILABLE;
+    agent_group *g = pw->node->g;
+    const char *pv_name = berth_obj_name(pv);
+    const cJSON *csi = berth_obj_at(pv, "spec.csi");
+    if (csi) {
+        const char *handle = berth_obj_str(csi, "volumeHandle");
+        if (g->sim)
+            return 0;
+        return agent_csi_mount(pw, volume, csi, handle ? handle : pv_name, 0, target, msg,
+                               msglen);
+    }
+    char dir[4096];
+    int err = host_dir(g, pv, dir, sizeof dir);
+    if (err == 1) {
+        snprintf(msg, msglen, "persistentvolume \"%s\": only hostPath, local and csi volumes "
+                              "can be mounted here", pv_name);
+        return BERTH_ENOTSUP;
+    }
+    if (!err && !g->sim && (err = berth_mkdirs(target, 0750)) == 0 &&
+        mount(dir, target, NULL, MS_BIND, NULL) != 0)
+        err = BERTH_EIO;
+    if (err)
+        snprintf(msg, msglen, "MountVolume.SetUp failed for volume \"%s\" (%s at %s): %s",
+                 volume, pv_name, dir, strerror(errno));
+    return err;
+}
