@@ -99,6 +99,7 @@ BERTH_TEST(proxy_renders_external_ips_and_traffic_policies) {
     berth_proxy_backend bks[] = {PROXY_BK("10.244.1.2", 80), PROXY_BK("10.244.2.3", 80)};
     bks[1].local = 1;
     static const char *const ips[] = {"192.0.2.10", "not-an-ip"};
+    static const char *const local_ips[] = {"192.0.2.11"};
     berth_proxy_service svcs[] = {
         PROXY_SVC("a", "cluster", "", "10.96.0.80", 80, 30100, BERTH_PROTO_TCP, 0, bks, 2),
         PROXY_SVC("a", "local", "", "10.96.0.81", 80, 30101, BERTH_PROTO_TCP, 0, bks, 2),
@@ -106,7 +107,7 @@ BERTH_TEST(proxy_renders_external_ips_and_traffic_policies) {
     svcs[0].external_ips = ips;
     svcs[0].nexternal_ips = 2;
     svcs[0].internal_local = 1;
-    svcs[1].external_ips = ips;
+    svcs[1].external_ips = local_ips;
     svcs[1].nexternal_ips = 1;
     svcs[1].external_local = 1;
     berth_proxy_table t = BERTH_PROXY_TABLE(2, svcs, 3);
@@ -132,6 +133,8 @@ BERTH_TEST(proxy_renders_external_ips_and_traffic_policies) {
             /* externalTrafficPolicy Local: local backend, no masquerade. */
             CHECK_HAS(text, "tcp . 30101 comment \"a/local\" : goto np-lb-1");
             CHECK_HAS(text, "tcp . 30101 . 0 : 10.244.2.3 . 80");
+            CHECK_HAS(text, "192.0.2.11 . tcp . 80 comment \"a/local\" : goto lb-1");
+            CHECK_HAS(text, "192.0.2.11 . tcp . 80 . 0 : 10.244.2.3 . 80");
             CHECK_HAS(text, "10.96.0.81 . tcp . 80 comment \"a/local\" : goto lb-2");
             CHECK_INT(count(text, "comment \"a/local\" }"), 0);
             CHECK_HAS(text, "ip daddr . meta l4proto . th dport @masq-services meta mark set");
@@ -141,7 +144,9 @@ BERTH_TEST(proxy_renders_external_ips_and_traffic_policies) {
                             "-j MARK --or-mark 0x4000\n");
             CHECK_HAS(text, "-A BERTH-PROXY-NODEPORTS -p tcp -m tcp --dport 30100 -j MARK");
             CHECK_LACKS(text, "--dport 30101 -j MARK");
-            CHECK_INT(count(text, "-j MARK --or-mark 0x4000\n"), 2);
+            CHECK_LACKS(text, "-d 192.0.2.11/32 -p tcp -m tcp --dport 80 -j MARK");
+            /* The two Cluster doors, and the pod range's rule in POST. */
+            CHECK_INT(count(text, "-j MARK --or-mark 0x4000\n"), 3);
         }
         if (!ipt || proxy_have_tool("iptables-restore"))
             CHECK_INT(proxy_try_rules(text, ipt), 0);
