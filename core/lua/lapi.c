@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "berth/errno.h"
 #include "berth/status.h"
@@ -382,9 +383,16 @@ static int l_event(lua_State *L)
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "apiVersion", "v1");
     cJSON_AddStringToObject(ev, "kind", "Event");
-    char gen[300];
-    snprintf(gen, sizeof gen, "%s.", name ? name : "object");
-    berth_obj_set_str(ev, "metadata.generateName", gen);
+    /* Named as Kubernetes' recorder names them, "<object>.<hex ns>": a
+     * generateName cannot end in '.', and the API refuses one that does. */
+    static uint64_t seq;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char ename[300];
+    snprintf(ename, sizeof ename, "%.240s.%llx", name ? name : "object",
+             (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec +
+                 seq++);
+    berth_obj_set_str(ev, "metadata.name", ename);
     berth_obj_set_str(ev, "metadata.namespace", ns && *ns ? ns : "default");
     cJSON *io = cJSON_AddObjectToObject(ev, "involvedObject");
     static const char *const copy[][2] = {{"apiVersion", "apiVersion"}, {"kind", "kind"},

@@ -248,6 +248,12 @@ class ControllersTest(berth_e2e.ServerTestCase):
                        what="the claim bound")
         pv = self.get("/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"])
         self.assertEqual(pv["status"]["phase"], "Bound")
+        # The controller's Event is stored, named as Kubernetes names them.
+        ev = wait_for(lambda: [e for e in self.items(NS + "/events")
+                               if e.get("reason") == "ProvisioningSucceeded"],
+                      what="the ProvisioningSucceeded event")[0]
+        self.assertRegex(ev["metadata"]["name"], r"^data\.[0-9a-f]+$")
+        self.assertEqual(ev["involvedObject"]["uid"], pvc["metadata"]["uid"])
         self.assertEqual(pv["spec"]["claimRef"]["uid"], pvc["metadata"]["uid"])
         st, _, _ = self.server.request("DELETE", NS + "/persistentvolumeclaims/data")
         self.assertIn(st, (200, 202))
