@@ -287,6 +287,61 @@ class AgentTest(berth_e2e.ServerTestCase):
         finally:
             s.request("DELETE", NS + "/persistentvolumeclaims/keep")
 
+    def test_volumes_you_create(self):
+        """The Kubernetes tutorial's hostPath PersistentVolume of class
+        manual, and a volume of the volume-dir plugin named by its claim:
+        both bind, and a pod's writes land in them on the node."""
+        s = self.server
+        host_dir = tempfile.mkdtemp(prefix="berth-pv-")
+        pvs = [{"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "task-pv"},
+                "spec": {"storageClassName": "manual", "capacity": {"storage": "10Gi"},
+                         "accessModes": ["ReadWriteOnce"], "hostPath": {"path": host_dir}}},
+               {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "dir-pv"},
+                "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                         "csi": {"driver": "dir", "volumeHandle": "e2e-shared"}}}]
+        claims = [{"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                   "metadata": {"name": "task-pv-claim"},
+                   "spec": {"storageClassName": "manual", "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "3Gi"}}}},
+                  {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                   "metadata": {"name": "dir-claim"},
+                   "spec": {"volumeName": "dir-pv", "storageClassName": "",
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}}}}]
+        try:
+            for pv in pvs:
+                self.assertEqual(s.request("POST", "/api/v1/persistentvolumes", pv)[0], 201)
+            for c in claims:
+                self.assertEqual(s.request("POST", NS + "/persistentvolumeclaims", c)[0], 201)
+            self.create(pod("pv-user", [sh("c", "echo one > /a/f && echo two > /b/f", volumeMounts=[
+                {"name": "a", "mountPath": "/a"}, {"name": "b", "mountPath": "/b"}])],
+                restartPolicy="Never",
+                volumes=[{"name": "a", "persistentVolumeClaim": {"claimName": "task-pv-claim"}},
+                         {"name": "b", "persistentVolumeClaim": {"claimName": "dir-claim"}}]))
+            wait_for(lambda: self.get("pv-user").get("status", {}).get("phase") == "Succeeded",
+                     timeout=30, what="the pod done")
+            self.assertEqual(s.request("GET", NS + "/persistentvolumeclaims/task-pv-claim")[2]
+                             ["spec"]["volumeName"], "task-pv")
+            with open(os.path.join(host_dir, "f")) as f:
+                self.assertEqual(f.read(), "one\n")
+            shared = os.path.join(self.server.data_dir, "plugins", "volume-dir", "volumes",
+                                  "e2e-shared")
+            with open(os.path.join(shared, "f")) as f:
+                self.assertEqual(f.read(), "two\n")
+            s.request("DELETE", NS + "/pods/pv-user")
+            wait_for(lambda: s.request("GET", NS + "/pods/pv-user")[0] == 404, what="pod gone")
+            # The pod's mounts are gone; the volumes' data stays.
+            with open("/proc/mounts") as f:
+                self.assertNotIn(os.path.join(self.server.data_dir, "pods"), f.read())
+            self.assertTrue(os.path.exists(os.path.join(shared, "f")))
+            self.assertTrue(os.path.exists(os.path.join(host_dir, "f")))
+        finally:
+            for c in claims:
+                s.request("DELETE", NS + "/persistentvolumeclaims/" + c["metadata"]["name"])
+            for pv in pvs:
+                s.request("DELETE", "/api/v1/persistentvolumes/" + pv["metadata"]["name"])
+            shutil.rmtree(host_dir, ignore_errors=True)
+
     def test_volume_plugin_inline_volume(self):
         """An inline csi volume from the volume-dir plugin: there while the
         pod runs, read-only where asked, gone with the pod."""
