@@ -4,7 +4,11 @@
  * volume manager does. Sources: hostPath and local (a host directory,
  * bind-mounted; a relative local path is under the agent's data dir, as
  * the local-path provisioner writes it) and csi (a volume plugin, csi.c).
- * A pod whose claim is missing or not bound yet waits, saying so. */
+ * A pod whose claim is missing or not bound yet waits, saying so.
+ *
+ * A local-path volume's data lives on the node that first mounts it, so
+ * that node writes itself into the volume's nodeAffinity: the scheduler
+ * then keeps the claim's later pods on it. */
 #pragma GCC diagnostic ignored "-Wformat-truncation" /* paths: PATH_MAX or refused */
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +17,11 @@
 
 #include "agent/agent-int.h"
 #include "berth/errno.h"
+#include "berth/object.h"
 #include "util/fs.h"
+
+/* The annotation value controllers/local-path-provisioner.lua writes. */
+#define LOCAL_PATH_PROVISIONER "berth.dev/local-path"
 
 /* The PersistentVolume a claim of the pod's namespace is bound to. */
 static const cJSON *bound_volume(pod_worker *pw, const char *claim, char *msg, size_t msglen)
@@ -60,6 +68,45 @@ static int host_dir(agent_group *g, const cJSON *pv, char *out, size_t len)
     return berth_mkdirs(out, 0777);
 }
 
+static void ignore_reply(void *arg, const berth_reply *r)
+{
+    (void)arg, (void)r;
+}
+
+/* Pins a local-path volume without node affinity to this node. The patch
+ * carries the volume's resourceVersion: of two nodes racing, one wins. */
+static void claim_node(pod_worker *pw, const cJSON *pv)
+{
+    const cJSON *ann = berth_obj_at(pv, "metadata.annotations");
+    const cJSON *prov = cJSON_GetObjectItemCaseSensitive(ann, "pv.kubernetes.io/provisioned-by");
+    if (!cJSON_IsString(prov) || strcmp(prov->valuestring, LOCAL_PATH_PROVISIONER) != 0 ||
+        berth_obj_at(pv, "spec.nodeAffinity"))
+        return;
+    cJSON *patch = cJSON_CreateObject();
+    cJSON *md = cJSON_AddObjectToObject(patch, "metadata");
+    const char *rv = berth_obj_str(pv, "metadata.resourceVersion");
+    if (rv)
+        cJSON_AddStringToObject(md, "resourceVersion", rv);
+    /* spec.nodeAffinity.required.nodeSelectorTerms: hostname In [node] */
+    cJSON *expr = cJSON_CreateObject();
+    cJSON_AddStringToObject(expr, "key", "kubernetes.io/hostname");
+    cJSON_AddStringToObject(expr, "operator", "In");
+    cJSON_AddItemToObject(expr, "values", cJSON_CreateStringArray(&(const char *){pw->node->name}, 1));
+    cJSON *term = cJSON_CreateObject();
+    cJSON_AddItemToObject(term, "matchExpressions", cJSON_CreateArray());
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(term, "matchExpressions"), expr);
+    cJSON *required = cJSON_CreateObject();
+    cJSON_AddItemToObject(required, "nodeSelectorTerms", cJSON_CreateArray());
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(required, "nodeSelectorTerms"), term);
+    cJSON *affinity = cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "nodeAffinity");
+    cJSON_AddItemToObject(affinity, "required", required);
+    berth_request req = {.kind = berth_kind_lookup("persistentvolumes"),
+                         .name = berth_obj_name(pv),
+                         .patch_type = "application/merge-patch+json", .body = patch};
+    berth_client_request(pw->node->g->client, BERTH_VERB_PATCH, &req, ignore_reply, NULL);
+    cJSON_Delete(patch);
+}
+
 int agent_claim_mount(pod_worker *pw, const char *volume, const cJSON *src, const char *target,
                       char *msg, size_t msglen)
 {
@@ -90,5 +137,7 @@ int agent_claim_mount(pod_worker *pw, const char *volume, const cJSON *src, cons
     if (err)
         snprintf(msg, msglen, "MountVolume.SetUp failed for volume \"%s\" (%s at %s): %s",
                  volume, pv_name, dir, strerror(errno));
+    else if (!g->sim)
+        claim_node(pw, pv);
     return err;
 }

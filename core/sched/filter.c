@@ -62,6 +62,20 @@ static bool affinity_matches(berth_sched *s, const shape *sh, uint32_t node)
     return false;
 }
 
+/* Every bound volume allows the node: one of its terms matches. */
+static bool volumes_allow(berth_sched *s, const shape *sh, uint32_t node)
+{
+    const nsel_term *t = sh->vol_terms;
+    for (uint32_t g = 0; g < sh->nvol_groups; t += sh->vol_groups[g++]) {
+        bool ok = false;
+        for (uint32_t i = 0; i < sh->vol_groups[g] && !ok; i++)
+            ok = nsel_term_matches(s, &t[i], node);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static bool tolerated(const shape *sh, const taint *t)
 {
     for (uint32_t i = 0; i < sh->ntols; i++)
@@ -87,6 +101,8 @@ uint16_t static_filter(berth_sched *s, const shape *sh, uint32_t node)
     }
     if (!affinity_matches(s, sh, node))
         return REASON_AFFINITY;
+    if (!volumes_allow(s, sh, node))
+        return REASON_VOLUME_AFFINITY;
     return REASON_NONE;
 }
 

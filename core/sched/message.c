@@ -35,6 +35,8 @@ const char *reason_text(const berth_sched *s, uint32_t code, char *buf, size_t s
         return "node(s) didn't match pod anti-affinity rules";
     case REASON_EXISTING_ANTI:
         return "node(s) didn't satisfy existing pods anti-affinity rules";
+    case REASON_VOLUME_AFFINITY:
+        return "node(s) had volume node affinity conflict";
     }
     if (code >= REASON_TAINT && code - REASON_TAINT < s->ntaints) {
         const taint *t = &s->taints[code - REASON_TAINT];

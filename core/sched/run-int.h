@@ -34,6 +34,8 @@ struct berth_scheduler {
     berth_client *client;
     berth_sched *core;
     berth_informer *nodes, *pods, *nss;
+    berth_informer *claims, *volumes; /* for bound volumes' node affinity */
+    bool pods_started;
     struct event *work;   /* decides a batch; made active when work arrives */
     struct event *wakeup; /* the core's next backoff or unschedulable expiry */
     struct event *sync;   /* polls the informers until their first lists */

@@ -119,6 +119,50 @@ static void on_ns_delete(void *arg, const cJSON *obj)
     berth_sched_namespace_delete(s->core, berth_obj_name(obj));
 }
 
+/* --- Volumes: where a pod's bound claims allow it to run. --- */
+
+static const cJSON *volume_affinity(void *arg, const char *ns, const char *claim)
+{
+    berth_scheduler *s = arg;
+    const cJSON *pvc = berth_informer_get(s->claims, ns, claim);
+    const char *pv_name = berth_obj_str(pvc, "spec.volumeName");
+    const cJSON *pv = pv_name && *pv_name ? berth_informer_get(s->volumes, NULL, pv_name) : NULL;
+    return berth_obj_at(pv, "spec.nodeAffinity.required.nodeSelectorTerms");
+}
+
+static bool has_claims(const cJSON *pod)
+{
+    const cJSON *v;
+    cJSON_ArrayForEach(v, berth_obj_at(pod, "spec.volumes"))
+    {
+        if (berth_obj_str(v, "persistentVolumeClaim.claimName"))
+            return true;
+    }
+    return false;
+}
+
+/* A claim was bound or a volume's affinity changed: pending pods with
+ * claims are read again (they are few, and such changes rare). */
+static void on_volume_change(void *arg, const cJSON *obj)
+{
+    berth_scheduler *s = arg;
+    if (!s->pods_started)
+        return;
+    const cJSON **pods = NULL;
+    size_t n = berth_informer_list(s->pods, NULL, &pods);
+    for (size_t i = 0; i < n; i++) {
+        const char *node = berth_obj_str(pods[i], "spec.nodeName");
+        if ((!node || !*node) && has_claims(pods[i]))
+            pod_changed(s, pods[i]);
+    }
+    free(pods);
+}
+
+static void on_volume_update(void *arg, const cJSON *old, const cJSON *obj)
+{
+    on_volume_change(arg, obj);
+}
+
 /* --- The decision loop. --- */
 
 static void on_decision(void *arg, const berth_sched_decision *d)
@@ -168,7 +212,14 @@ static void on_sync(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     berth_scheduler *s = arg;
-    if (!berth_informer_synced(s->nodes) || !berth_informer_synced(s->pods) ||
+    /* Pods come once the claims and volumes are known, so that each pod's
+     * first shape sees its bound volumes. */
+    if (!s->pods_started && berth_informer_synced(s->claims) &&
+        berth_informer_synced(s->volumes)) {
+        s->pods_started = true;
+        berth_informer_start(s->pods);
+    }
+    if (!s->pods_started || !berth_informer_synced(s->nodes) || !berth_informer_synced(s->pods) ||
         !berth_informer_synced(s->nss)) {
         struct timeval tv = {0, 10000};
         event_add(s->sync, &tv);
@@ -215,10 +266,14 @@ int berth_scheduler_start(const berth_scheduler_opts *o, berth_scheduler **out, 
     berth_informer_handler nh = {on_node_add, on_node_update, on_node_delete, s};
     berth_informer_handler ph = {on_pod_add, on_pod_update, on_pod_delete, s};
     berth_informer_handler sh = {on_ns_add, on_ns_update, on_ns_delete, s};
+    berth_informer_handler vh = {on_volume_change, on_volume_update, on_volume_change, s};
     if ((rc = watch(s, "Node", &s->nodes, &nh)) < 0 ||
         (rc = watch(s, "Namespace", &s->nss, &sh)) < 0 ||
-        (rc = watch(s, "Pod", &s->pods, &ph)) < 0)
+        (rc = watch(s, "Pod", &s->pods, &ph)) < 0 ||
+        (rc = watch(s, "PersistentVolumeClaim", &s->claims, &vh)) < 0 ||
+        (rc = watch(s, "PersistentVolume", &s->volumes, &vh)) < 0)
         goto fail;
+    berth_sched_set_volume_lookup(s->core, volume_affinity, s);
     s->work = event_new(s->base, -1, 0, on_work, s);
     s->wakeup = evtimer_new(s->base, on_work, s);
     s->sync = evtimer_new(s->base, on_sync, s);
@@ -226,10 +281,12 @@ int berth_scheduler_start(const berth_scheduler_opts *o, berth_scheduler **out, 
         rc = BERTH_ENOMEM;
         goto fail;
     }
-    /* Nodes first: bound pods then land on known nodes at once. */
+    /* Nodes first: bound pods then land on known nodes at once. Pods
+     * start once the claims and volumes have their first lists (on_sync). */
     berth_informer_start(s->nodes);
     berth_informer_start(s->nss);
-    berth_informer_start(s->pods);
+    berth_informer_start(s->claims);
+    berth_informer_start(s->volumes);
     struct timeval tv = {0, 10000};
     event_add(s->sync, &tv);
     *out = s;
@@ -254,6 +311,8 @@ void berth_scheduler_free(berth_scheduler *s)
     if (s->sync)
         event_free(s->sync);
     berth_informer_free(s->pods);
+    berth_informer_free(s->claims);
+    berth_informer_free(s->volumes);
     berth_informer_free(s->nss);
     berth_informer_free(s->nodes);
     berth_sched_free(s->core);

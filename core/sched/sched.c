@@ -40,6 +40,12 @@ int berth_sched_new(const berth_sched_config *cfg, berth_sched **out, char *err,
     return 0;
 }
 
+void berth_sched_set_volume_lookup(berth_sched *s, berth_sched_volume_fn fn, void *arg)
+{
+    s->volume_fn = fn;
+    s->volume_arg = arg;
+}
+
 void berth_sched_free(berth_sched *s)
 {
     if (!s)

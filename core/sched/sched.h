@@ -124,6 +124,7 @@ enum {
     REASON_POD_AFFINITY,
     REASON_POD_ANTI,
     REASON_EXISTING_ANTI,
+    REASON_VOLUME_AFFINITY,
     REASON_PLUGIN,   /* + plugin index */
     REASON_TAINT = 64,
 };
@@ -150,6 +151,12 @@ typedef struct shape {
     uint32_t nreq_terms, nterms;
     spread *spreads;
     uint32_t nspreads;
+    /* The bound volumes' node affinity: per volume a run of ORed terms
+     * (vol_groups[i] long), the volumes ANDed. */
+    nsel_term *vol_terms;
+    uint32_t nvol_terms;
+    uint32_t *vol_groups;
+    uint32_t nvol_groups;
     /* The metadata-only filter cache: per node slot, the reason code of the
      * first failing static filter (0 passes), valid while cache_gen equals
      * the scheduler's meta_gen. */
@@ -214,6 +221,8 @@ struct berth_sched_config {
 
 struct berth_sched {
     berth_sched_config cfg; /* owned deep copy */
+    berth_sched_volume_fn volume_fn; /* NULL: volumes are not looked at */
+    void *volume_arg;
     intern strs;
     /* Taints. */
     berth_hmap taint_ids;   /* "key\x1fvalue\x1feffect" -> id */

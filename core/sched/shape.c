@@ -44,6 +44,18 @@ static int append(berth_sched *s, size_t *len, const cJSON *item)
     }
 }
 
+static const cJSON *volumes_of(const cJSON *spec)
+{
+    const cJSON *v = at(spec, "volumes");
+    return cJSON_IsArray(v) ? v->child : NULL;
+}
+
+static const char *claim_of(const cJSON *volume)
+{
+    const char *c = cJSON_GetStringValue(at(at(volume, "persistentVolumeClaim"), "claimName"));
+    return c && *c ? c : NULL;
+}
+
 static int canonical(berth_sched *s, const cJSON *obj, bool with_node_name)
 {
     const cJSON *meta = at(obj, "metadata"), *spec = at(obj, "spec");
@@ -58,6 +70,14 @@ static int canonical(berth_sched *s, const cJSON *obj, bool with_node_name)
         rc = append(s, &len, with_node_name ? at(spec, "nodeName") : NULL);
     for (size_t i = 0; rc == 0 && i < sizeof fields / sizeof *fields; i++)
         rc = append(s, &len, at(spec, fields[i]));
+    /* The bound volumes' node affinity, as it is now: a pod whose claims
+     * are bound to other volumes is another shape. */
+    const char *ns = cJSON_GetStringValue(at(meta, "namespace"));
+    for (const cJSON *v = s->volume_fn ? volumes_of(spec) : NULL; v && rc == 0; v = v->next) {
+        const char *claim = claim_of(v);
+        if (claim)
+            rc = append(s, &len, s->volume_fn(s->volume_arg, ns ? ns : "default", claim));
+    }
     for (int init = 0; init < 2 && rc == 0; init++) {
         const cJSON *cs = at(spec, init ? "initContainers" : "containers");
         for (const cJSON *c = cJSON_IsArray(cs) ? cs->child : NULL; c && rc == 0; c = c->next) {
@@ -281,6 +301,37 @@ static int parse_node_affinity(berth_sched *s, const cJSON *spec, shape *sh)
     return 0;
 }
 
+/* The node affinity of each bound volume (berth_sched_set_volume_lookup). */
+static int parse_volume_affinity(berth_sched *s, const cJSON *spec, shape *sh)
+{
+    uint32_t nvol = 0, nterms = 0;
+    for (const cJSON *v = s->volume_fn ? volumes_of(spec) : NULL; v; v = v->next) {
+        const cJSON *terms = claim_of(v) ? s->volume_fn(s->volume_arg, sh->ns, claim_of(v)) : NULL;
+        if (cJSON_GetArraySize(terms) > 0) {
+            nvol++;
+            nterms += (uint32_t)cJSON_GetArraySize(terms);
+        }
+    }
+    if (!nvol)
+        return 0;
+    if (!(sh->vol_terms = calloc(nterms, sizeof *sh->vol_terms)) ||
+        !(sh->vol_groups = calloc(nvol, sizeof *sh->vol_groups)))
+        return BERTH_ENOMEM;
+    for (const cJSON *v = volumes_of(spec); v && sh->nvol_groups < nvol; v = v->next) {
+        const cJSON *terms = claim_of(v) ? s->volume_fn(s->volume_arg, sh->ns, claim_of(v)) : NULL;
+        if (cJSON_GetArraySize(terms) <= 0)
+            continue;
+        uint32_t *group = &sh->vol_groups[sh->nvol_groups++];
+        for (const cJSON *t = terms->child; t && sh->nvol_terms < nterms; t = t->next) {
+            int rc = parse_term(s, t, &sh->vol_terms[sh->nvol_terms]);
+            sh->nvol_terms++, (*group)++;
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
 static int parse_pod_terms(berth_sched *s, const cJSON *spec, shape *sh)
 {
     const cJSON *aff = at(spec, "affinity");
@@ -372,6 +423,10 @@ static void shape_free(berth_sched *s, shape *sh)
         free(sh->spreads[i].domains);
     }
     free(sh->spreads);
+    for (uint32_t i = 0; i < sh->nvol_terms; i++)
+        free_term(&sh->vol_terms[i]);
+    free(sh->vol_terms);
+    free(sh->vol_groups);
     free(sh->static_reason);
     free(sh);
 }
@@ -410,6 +465,8 @@ static int shape_build(berth_sched *s, const cJSON *obj, bool with_node_name, sh
         if ((rc = toleration_parse(&s->strs, e, &sh->tols[sh->ntols++])) < 0)
             return rc;
     if ((rc = parse_node_affinity(s, spec, sh)) < 0)
+        return rc;
+    if ((rc = parse_volume_affinity(s, spec, sh)) < 0)
         return rc;
     if ((rc = parse_pod_terms(s, spec, sh)) < 0)
         return rc;

@@ -47,6 +47,16 @@ int berth_sched_new(const berth_sched_config *cfg, berth_sched **out, char *err,
                     size_t errlen);
 void berth_sched_free(berth_sched *s);
 
+/* The node affinity of the PersistentVolume a claim of namespace ns is
+ * bound to: its spec.nodeAffinity.required.nodeSelectorTerms (an array,
+ * borrowed until the next call), or NULL when the claim is unbound or its
+ * volume may be used anywhere. */
+typedef const cJSON *(*berth_sched_volume_fn)(void *arg, const char *ns, const char *claim);
+/* Pods with persistentVolumeClaim volumes then only go to nodes every
+ * bound volume's node affinity allows (Kubernetes' VolumeBinding filter for
+ * bound claims), read when the pod is added or updated. */
+void berth_sched_set_volume_lookup(berth_sched *s, berth_sched_volume_fn fn, void *arg);
+
 /* --- Feeding the cache. Objects are borrowed for the call only. --- */
 
 /* Adds or replaces a Node. Returns 0, BERTH_EINVAL (no metadata.name, or

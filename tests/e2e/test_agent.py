@@ -278,6 +278,12 @@ class AgentTest(berth_e2e.ServerTestCase):
             wait_for(lambda: self.get("reader").get("status", {}).get("phase") == "Succeeded",
                      timeout=30, what="the reader done")
             self.assertEqual(self.logs("reader")[2].strip(), "kept")
+            # The node holding the data pinned the volume to itself.
+            pv = s.request("GET", "/api/v1/persistentvolumes/" + s.request(
+                "GET", NS + "/persistentvolumeclaims/keep")[2]["spec"]["volumeName"])[2]
+            terms = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+            self.assertEqual(terms, [{"matchExpressions": [{
+                "key": "kubernetes.io/hostname", "operator": "In", "values": [NODE]}]}])
             self.create(pod("orphan", [sh("c", "true", volumeMounts=mnt)], restartPolicy="Never",
                             volumes=[{"name": "d",
                                       "persistentVolumeClaim": {"claimName": "nope"}}]))

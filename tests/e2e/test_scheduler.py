@@ -204,6 +204,49 @@ class FitTest(SchedulerTestCase):
         self.assertEqual(st["queueActive"] + st["queueBackoff"] + st["queueUnschedulable"], 60)
 
 
+
+def volume_on(name, node):
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+            "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                     "hostPath": {"path": "/srv/" + name},
+                     "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                         {"key": "kubernetes.io/hostname", "operator": "In",
+                          "values": [node]}]}]}}}}
+
+
+def claim_of(name, volume):
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+            "spec": {"accessModes": ["ReadWriteOnce"], "volumeName": volume,
+                     "resources": {"requests": {"storage": "1Gi"}}}}
+
+
+class VolumeAffinityTest(SchedulerTestCase):
+    def test_pods_go_where_their_bound_volumes_are(self):
+        for n in ("n1", "n2", "n3"):
+            self.add_node(n)
+        self.req("POST", "/api/v1/persistentvolumes", volume_on("pv-2", "n2"))
+        self.req("POST", "/api/v1/persistentvolumes", volume_on("pv-9", "n9"))
+        self.req("POST", "/api/v1/namespaces/default/persistentvolumeclaims",
+                 claim_of("data", "pv-2"))
+        self.req("POST", "/api/v1/namespaces/default/persistentvolumeclaims",
+                 claim_of("far", "pv-9"))
+        vol = lambda claim: [{"name": "d", "persistentVolumeClaim": {"claimName": claim}}]
+        for i in range(3):
+            self.add_pod("p%d" % i, cpu="100m", volumes=vol("data"))
+        for i in range(3):
+            self.assertEqual(self.wait_bound("p%d" % i), "n2")
+        # A volume on no node of the cluster: Unschedulable, saying why;
+        # once the volume moves (its affinity changes), the pod follows.
+        self.add_pod("lost", cpu="100m", volumes=vol("far"))
+        self.wait_unschedulable("lost", "0/3 nodes are available: 3 node(s) had volume node "
+                                        "affinity conflict.")
+        pv = self.req("GET", "/api/v1/persistentvolumes/pv-9")
+        pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0][
+            "values"] = ["n3"]
+        self.req("PUT", "/api/v1/persistentvolumes/pv-9", pv)
+        self.assertEqual(self.wait_bound("lost"), "n3")
+
+
 class TaintTest(SchedulerTestCase):
     def test_taints_and_tolerations(self):
         gpu = [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]

@@ -180,3 +180,50 @@ BERTH_TEST(sched_filter_bound_before_node) {
     CHECK_STR(ts_next(s, 0, buf, sizeof buf), "!0/1 nodes are available: 1 Insufficient cpu.");
     berth_sched_free(s);
 }
+
+/* Claims "data-N" of namespace default are bound to volumes that live on
+ * node "n<N>" (N = 1, 2); "loose" to one without affinity; others unbound. */
+static const cJSON *claim_volume(void *arg, const char *ns, const char *claim)
+{
+    cJSON *const *terms = arg;
+    if (strcmp(ns, "default") != 0 || strncmp(claim, "data-", 5) != 0)
+        return NULL;
+    int n = atoi(claim + 5);
+    return n >= 1 && n <= 2 ? terms[n - 1] : NULL;
+}
+
+#define CLAIM(name) "{'name':'" name "','persistentVolumeClaim':{'claimName':'" name "'}}"
+
+BERTH_TEST(sched_filter_bound_volumes_node_affinity) {
+    cJSON *terms[2] = {
+        ts_json("[{'matchExpressions':[{'key':'kubernetes.io/hostname','operator':'In',"
+                "'values':['n1']}]}]"),
+        ts_json("[{'matchExpressions':[{'key':'kubernetes.io/hostname','operator':'In',"
+                "'values':['n2']}]}]")};
+    berth_sched *s = ts_new("");
+    berth_sched_set_volume_lookup(s, claim_volume, terms);
+    ts_node(s, "n1", "", "", NULL);
+    ts_node(s, "n2", "", "", NULL);
+    ts_node(s, "n3", "", "", NULL);
+    char buf[512];
+    /* Each pod goes where its volume is, whatever else fits. */
+    CHECK_INT(ts_pod(s, "a", "1", "", "'volumes':[" CLAIM("data-2") "]"), 0);
+    CHECK_STR(ts_next(s, 0, buf, sizeof buf), "n2");
+    CHECK_INT(ts_pod(s, "b", "1", "", "'volumes':[" CLAIM("data-1") ",{'name':'e','emptyDir':{}},"
+                                      CLAIM("unbound") "]"), 0);
+    CHECK_STR(ts_next(s, 0, buf, sizeof buf), "n1");
+    /* Two volumes on two nodes: nowhere. */
+    CHECK_INT(ts_pod(s, "c", "1", "", "'volumes':[" CLAIM("data-1") "," CLAIM("data-2") "]"), 0);
+    CHECK_STR(ts_next(s, 0, buf, sizeof buf),
+              "!0/3 nodes are available: 3 node(s) had volume node affinity conflict.");
+    /* The pod's own affinity and its volume's both hold. */
+    CHECK_INT(ts_pod(s, "d", "1", "",
+                     "'volumes':[" CLAIM("data-2") "],'nodeSelector':{'kubernetes.io/hostname':'n1'}"),
+              0);
+    CHECK_STR(ts_next(s, 0, buf, sizeof buf),
+              "!0/3 nodes are available: 1 node(s) had volume node affinity conflict, 2 node(s) "
+              "didn't match Pod's node affinity/selector.");
+    berth_sched_free(s);
+    cJSON_Delete(terms[0]);
+    cJSON_Delete(terms[1]);
+}
