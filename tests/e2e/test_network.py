@@ -72,6 +72,13 @@ def http_get(host, port, path="/", timeout=5):
             conn.close()
 
 
+def answers(host, port):
+    try:
+        return http_get(host, port, timeout=2)
+    except OSError:
+        return None
+
+
 def run(*cmd):
     return subprocess.run(list(cmd), capture_output=True, text=True, timeout=30)
 
@@ -94,6 +101,10 @@ class NetworkTest(berth_e2e.ServerTestCase):
             wait_for(lambda: len(cls.running_web()) == 3 and cls.phase("client") == "Running",
                      timeout=60, what="3 web pods and the client Running")
             wait_for(lambda: len(cls.ready_endpoints()) == 3, what="3 ready endpoints")
+            # The proxy follows the Endpoints within tens of milliseconds;
+            # until then the Service (created without backends) refuses.
+            ip = s.request("GET", NS + "/services/web")[2]["spec"]["clusterIP"]
+            wait_for(lambda: answers(ip, 80), what="the Service answering")
         except BaseException:
             cls.cleanup_node()
             super().tearDownClass()
@@ -387,20 +398,14 @@ class TwoNodeTest(unittest.TestCase):
         np = body["spec"]["ports"][0]["nodePort"]
         wait_for(lambda: get("cli-b", "http://%s:%d" % (NODE_A, np)) == "srv",
                  what="node A's node port from node B's pod")
-        wait_for(lambda: self.answer(EXTERNAL_IP, 80) == "srv", what="the external IP")
+        wait_for(lambda: answers(EXTERNAL_IP, 80) == "srv", what="the external IP")
         # externalTrafficPolicy Local: only the node with the backend answers.
         code, _, body = patch({"externalTrafficPolicy": "Local"})
         self.assertEqual(code, 200, body)
-        wait_for(lambda: self.answer(NODE_A, np) is None, what="node A's node port refusing")
-        self.assertEqual(self.answer(NODE_B, np), "srv")
-        self.assertEqual(self.answer(svc_ip(s, "far"), 80), "srv", "the cluster IP still works")
+        wait_for(lambda: answers(NODE_A, np) is None, what="node A's node port refusing")
+        self.assertEqual(answers(NODE_B, np), "srv")
+        self.assertEqual(answers(svc_ip(s, "far"), 80), "srv", "the cluster IP still works")
 
-    @staticmethod
-    def answer(host, port):
-        try:
-            return http_get(host, port, timeout=2)
-        except OSError:
-            return None
 
 
 if __name__ == "__main__":
