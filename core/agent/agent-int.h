@@ -250,6 +250,10 @@ void agent_volumes_sweep_orphans(agent_node *n);
 int agent_claim_mount(pod_worker *pw, const char *volume, const cJSON *src, const char *target,
                       char *msg, size_t msglen);
 
+/* local-volumes.c: removes DATA_DIR/volumes/X once no PersistentVolume
+ * names it and no pod of this node has it mounted. */
+void agent_local_volumes_reclaim(agent_group *g);
+
 /* csi.c: volumes of volume plugins. Mounts the csi source (a pod's inline
  * volume or a PV's spec.csi) at target, recording it under the pod dir. */
 int agent_csi_mount(pod_worker *pw, const char *volume, const cJSON *csi, const char *handle,

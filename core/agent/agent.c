@@ -134,6 +134,12 @@ void agent_pod_sweep_orphans(agent_node *n)
     agent_volumes_sweep_orphans(n);
 }
 
+/* A local-path volume's data goes with its volume. */
+static void volume_deleted(void *arg, const cJSON *pv)
+{
+    agent_local_volumes_reclaim(arg);
+}
+
 static const char *plugin_config(void *arg, const char *plugin, const char *key)
 {
     return NULL;
@@ -217,6 +223,7 @@ int berth_agent_start(const berth_agent_opts *o, berth_agent **out)
     berth_informer_handler ph = {pod_add, pod_update, pod_delete, g};
     berth_informer_handler sh = {source_changed, source_update, NULL, g};
     berth_informer_handler ch = {configmap_changed, configmap_update, NULL, g};
+    berth_informer_handler vh = {NULL, NULL, volume_deleted, g};
     if (!err)
         err = berth_informer_new(g->client, g->base, berth_kind_lookup("pods"), NULL, &g->pods);
     if (!err && count == 1) {
@@ -236,6 +243,8 @@ int berth_agent_start(const berth_agent_opts *o, berth_agent **out)
     if (!err)
         err = berth_informer_new(g->client, g->base, berth_kind_lookup("persistentvolumes"),
                                  NULL, &g->volumes);
+    if (!err)
+        err = berth_informer_add_handler(g->volumes, &vh);
     const char *network = o->network ? o->network : g->sim ? "" : "bridge";
     if (!err)
         err = agent_net_start(g, network);

@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -32,6 +31,7 @@
 
 #include "berth/errno.h"
 #include "berth/log.h"
+#include "util/fs.h"
 
 #define AREA "images"
 #define BUSYBOX_BIN "/bin/busybox"
@@ -108,18 +108,6 @@ static int parse_ref(berth_images *st, const char *ref, char *name, size_t nlen,
     }
     tag[strlen(t)] = 0;
     return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int rmtree(const char *path)
-{
-    if (access(path, F_OK) < 0)
-        return 0;
-    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 ? 0 : BERTH_EIO;
 }
 
 /* ---- Running tar ------------------------------------------------------ */
@@ -438,11 +426,11 @@ static int install(berth_images *st, const char *ref,
         rename(old, final);
         goto out;
     }
-    rmtree(old);
+    berth_remove_tree(old);
     BERTH_INFO(AREA, "imported %s", canon);
     return 0;
 out:
-    rmtree(tmp);
+    berth_remove_tree(tmp);
     return err;
 }
 
@@ -508,7 +496,7 @@ int berth_image_remove(berth_images *st, const char *ref)
         return err;
     if (access(dir, F_OK) < 0)
         return images_fail(st, BERTH_ENOTFOUND, "image %s is not present", canon);
-    if (rmtree(dir) < 0)
+    if (berth_remove_tree(dir) < 0)
         return images_fail(st, BERTH_EIO, "image %s: cannot remove %s", canon, dir);
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", dir);

@@ -376,6 +376,8 @@ static void tick(evutil_socket_t fd, short what, void *arg)
         n->orphans_swept = true;
         agent_pod_sweep_orphans(n);
     }
+    if (n->orphans_swept)
+        agent_local_volumes_reclaim(n->g);
 }
 
 void agent_node_status_changed(agent_node *n)

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,21 +28,6 @@
 void agent_pod_dir(const pod_worker *pw, char *out, size_t len)
 {
     snprintf(out, len, "%s/pods/%s", pw->node->g->data_dir, pw->uid);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    if (flag == FTW_DP || flag == FTW_D)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-/* rm -rf that stays on one filesystem and never follows symlinks. */
-static void rm_rf(const char *path)
-{
-    nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 static int write_file(const char *path, const char *data, size_t len, mode_t mode)
@@ -153,7 +137,7 @@ static int atomic_write(const char *dir, const cJSON *files)
         err = write_file(p, sum, strlen(sum), 0644);
     free(sum);
     if (err) {
-        rm_rf(tsdir);
+        berth_remove_tree(tsdir);
         return err;
     }
     /* The old target, to remove after the swap. */
@@ -165,7 +149,7 @@ static int atomic_write(const char *dir, const cJSON *files)
     unlink(tmp);
     if (symlink(stamp, tmp) != 0 || rename(tmp, p) != 0) {
         err = -errno;
-        rm_rf(tsdir);
+        berth_remove_tree(tsdir);
         return err;
     }
     /* Top-level names: a symlink each through ..data; stale ones go. */
@@ -199,7 +183,7 @@ static int atomic_write(const char *dir, const cJSON *files)
     if (old[0] && strcmp(old, stamp)) {
         snprintf(p, sizeof p, "%s/%s", dir, old);
         if (!strchr(old, '/'))
-            rm_rf(p);
+            berth_remove_tree(p);
     }
     return 0;
 }
@@ -418,7 +402,7 @@ void agent_pod_dir_remove(agent_group *g, const char *dir)
         return;
     }
     /* Logs stay out of the pod dir, so removing it loses nothing needed. */
-    rm_rf(dir);
+    berth_remove_tree(dir);
 }
 
 /* Pod dirs of pods this agent no longer runs (deleted while it was down). */

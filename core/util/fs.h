@@ -10,5 +10,9 @@
 int berth_mkdirs(const char *path, mode_t mode);
 /* Creates the missing directories above path (a file's), mode 0755. */
 int berth_mkdir_parents(const char *path);
+/* rm -rf that never follows a symlink and stays on path's file system
+ * (nothing mounted below is entered). 0 once path is gone (or was never
+ * there), else BERTH_EIO. */
+int berth_remove_tree(const char *path);
 
 #endif

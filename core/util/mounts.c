@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 /* Copies the escaped mount point at s into out, unescaped. */
 static void unescape(const char *s, size_t n, char *out, size_t len)
@@ -104,4 +105,27 @@ int berth_detach_mounts_under(const char *dir)
     }
     free(c.found);
     return failed;
+}
+
+typedef struct shows_ctx {
+    const char *under;
+    size_t len;
+    struct stat want;
+} shows_ctx;
+
+static int shows_dir(const char *mp, void *arg)
+{
+    shows_ctx *c = arg;
+    struct stat st;
+    if (strncmp(mp, c->under, c->len) != 0 || (mp[c->len] != '/' && mp[c->len] != 0))
+        return 0;
+    return stat(mp, &st) == 0 && st.st_dev == c->want.st_dev && st.st_ino == c->want.st_ino;
+}
+
+bool berth_is_mounted_below(const char *dir, const char *under)
+{
+    shows_ctx c = {.under = under, .len = strlen(under)};
+    if (stat(dir, &c.want) != 0)
+        return false;
+    return each_mount(shows_dir, &c) != 0;
 }

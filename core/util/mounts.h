@@ -12,5 +12,8 @@ bool berth_is_mount_point(const char *path);
  * first, so that removing dir afterwards can never reach into a mounted
  * volume. Returns how many could not be detached. */
 int berth_detach_mounts_under(const char *dir);
+/* Whether some mount point at or below `under` shows directory dir (a bind
+ * mount of it: the same device and inode). */
+bool berth_is_mounted_below(const char *dir, const char *under);
 
 #endif

@@ -290,6 +290,16 @@ class AgentTest(berth_e2e.ServerTestCase):
             cs = wait_for(lambda: self.status_of("orphan").get("state", {}).get("waiting", {})
                           .get("message"), what="the waiting reason")
             self.assertIn('persistentvolumeclaim "nope" not found', cs)
+            # Reclaim policy Delete: with the claim, its volume and data go,
+            # once no pod has them mounted.
+            data = os.path.join(s.data_dir, "volumes", "default-keep")
+            self.assertTrue(os.path.isfile(os.path.join(data, "f")))
+            for name in ("writer", "reader"):
+                s.request("DELETE", NS + "/pods/" + name)
+            wait_for(lambda: all(s.request("GET", NS + "/pods/" + n)[0] == 404
+                                 for n in ("writer", "reader")), what="the pods gone")
+            s.request("DELETE", NS + "/persistentvolumeclaims/keep")
+            wait_for(lambda: not os.path.exists(data), what="the volume's data removed")
         finally:
             s.request("DELETE", NS + "/persistentvolumeclaims/keep")
 
