@@ -132,7 +132,7 @@ int agent_claim_mount(pod_worker *pw, const char *volume, const cJSON *src, cons
         return BERTH_ENOTSUP;
     }
     if (!err && !g->sim && (err = berth_mkdirs(target, 0750)) == 0 &&
-        mount(dir, target, NULL, MS_BIND, NULL) != 0)
+        mount(dir, target, "none", MS_BIND, NULL) != 0)
         err = BERTH_EIO;
     if (err)
         snprintf(msg, msglen, "MountVolume.SetUp failed for volume \"%s\" (%s at %s): %s",

@@ -74,7 +74,7 @@ static int unshare_and_pin(void *arg, char *msg, size_t len)
         snprintf(msg, len, "unshare(CLONE_NEWNET): %s", strerror(errno));
         return errno == EPERM ? BERTH_EFORBIDDEN : BERTH_EIO;
     }
-    if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0) {
+    if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0) {
         snprintf(msg, len, "bind mount of the new network namespace on %s: %s", path,
                  strerror(errno));
         return BERTH_EIO;

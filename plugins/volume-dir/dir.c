@@ -117,13 +117,13 @@ static int vd_mount(void *state, const berth_volume_req *req)
     }
     if (shows(req->target_path, dir))
         return 0;
-    if (mount(dir, req->target_path, NULL, MS_BIND, NULL) != 0) {
+    if (mount(dir, req->target_path, "none", MS_BIND, NULL) != 0) {
         LOG(v, BERTH_PLOG_ERROR, "cannot mount %s at %s: %s", dir, req->target_path,
             strerror(errno));
         return BERTH_EIO;
     }
     if ((req->flags & BERTH_VOLUME_READ_ONLY) &&
-        mount(NULL, req->target_path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) {
+        mount("none", req->target_path, "none", MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) {
         LOG(v, BERTH_PLOG_ERROR, "cannot make %s read-only: %s", req->target_path,
             strerror(errno));
         umount2(req->target_path, MNT_DETACH);

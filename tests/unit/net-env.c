@@ -57,7 +57,7 @@ void net_isolated(void (*fn)(void *arg), void *arg)
                     strerror(errno));
             _exit(SKIPPED);
         }
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("sysfs", "/sys", "sysfs", 0, NULL) < 0 || bring_lo_up() < 0) {
             fprintf(stderr, "cannot prepare the test namespaces: %s\n", strerror(errno));
             _exit(1);
