@@ -260,7 +260,8 @@ class AgentTest(berth_e2e.ServerTestCase):
     def test_claim_data_outlives_its_pods(self):
         """A claim provisioned by the local-path provisioner: what one pod
         writes, the next pod reads; a pod whose claim is missing waits,
-        saying so."""
+        saying so; a claim deleted while a pod uses it stays, with its data,
+        until the pod goes."""
         s = self.server
         claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "keep"},
                  "spec": {"accessModes": ["ReadWriteOnce"],
@@ -273,11 +274,11 @@ class AgentTest(berth_e2e.ServerTestCase):
                             volumes=vol, restartPolicy="Never"))
             wait_for(lambda: self.get("writer").get("status", {}).get("phase") == "Succeeded",
                      timeout=30, what="the writer done")
-            self.create(pod("reader", [sh("c", "cat /d/f", volumeMounts=mnt)], volumes=vol,
-                            restartPolicy="Never"))
-            wait_for(lambda: self.get("reader").get("status", {}).get("phase") == "Succeeded",
-                     timeout=30, what="the reader done")
-            self.assertEqual(self.logs("reader")[2].strip(), "kept")
+            # The reader keeps running: a pod that finished holds no claim.
+            self.create(pod("reader", [sh("c", "cat /d/f; exec sleep 3600", volumeMounts=mnt)],
+                            volumes=vol, restartPolicy="Never"))
+            wait_for(lambda: str(self.logs("reader")[2]).strip() == "kept", timeout=30,
+                     what="the reader's read")
             # The node holding the data pinned the volume to itself.
             pv = s.request("GET", "/api/v1/persistentvolumes/" + s.request(
                 "GET", NS + "/persistentvolumeclaims/keep")[2]["spec"]["volumeName"])[2]
@@ -290,15 +291,30 @@ class AgentTest(berth_e2e.ServerTestCase):
             cs = wait_for(lambda: self.status_of("orphan").get("state", {}).get("waiting", {})
                           .get("message"), what="the waiting reason")
             self.assertIn('persistentvolumeclaim "nope" not found', cs)
-            # Reclaim policy Delete: with the claim, its volume and data go,
-            # once no pod has them mounted.
+            # The claim carries the pvc-protection finalizer: deleted while
+            # the reader uses it, it stays (Terminating), and so do its
+            # volume and data.
             data = os.path.join(s.data_dir, "volumes", "default-keep")
             self.assertTrue(os.path.isfile(os.path.join(data, "f")))
+            kept = s.request("GET", NS + "/persistentvolumeclaims/keep")[2]
+            self.assertIn("kubernetes.io/pvc-protection", kept["metadata"]["finalizers"])
+            self.assertIn(s.request("DELETE", NS + "/persistentvolumeclaims/keep")[0], (200, 202))
+            time.sleep(2)
+            code, _, kept = s.request("GET", NS + "/persistentvolumeclaims/keep")
+            self.assertEqual(code, 200, "the claim went while the reader used it")
+            self.assertIn("deletionTimestamp", kept["metadata"])
+            self.assertEqual(s.request("GET", "/api/v1/persistentvolumes/" +
+                                       kept["spec"]["volumeName"])[0], 200)
+            self.assertTrue(os.path.isfile(os.path.join(data, "f")))
+            self.assertEqual(self.get("reader")["status"]["phase"], "Running")
+            # Reclaim policy Delete: once no pod uses the claim, it goes,
+            # and with it its volume and data.
             for name in ("writer", "reader"):
                 s.request("DELETE", NS + "/pods/" + name)
             wait_for(lambda: all(s.request("GET", NS + "/pods/" + n)[0] == 404
                                  for n in ("writer", "reader")), what="the pods gone")
-            s.request("DELETE", NS + "/persistentvolumeclaims/keep")
+            wait_for(lambda: s.request("GET", NS + "/persistentvolumeclaims/keep")[0] == 404,
+                     what="the claim gone")
             wait_for(lambda: not os.path.exists(data), what="the volume's data removed")
         finally:
             s.request("DELETE", NS + "/persistentvolumeclaims/keep")
