@@ -32,6 +32,12 @@ static const cJSON *bound_volume(pod_worker *pw, const char *claim, char *msg, s
         snprintf(msg, msglen, "persistentvolumeclaim \"%s\" not found", claim);
         return NULL;
     }
+    /* A new pod must not hold a claim on its way out (pvc-protection
+     * waits for the pods that use it). */
+    if (berth_obj_str(pvc, "metadata.deletionTimestamp")) {
+        snprintf(msg, msglen, "persistentvolumeclaim \"%s\" is being deleted", claim);
+        return NULL;
+    }
     const char *pv_name = berth_obj_str(pvc, "spec.volumeName");
     const char *phase = berth_obj_str(pvc, "status.phase");
     if (!pv_name || !*pv_name || (phase && strcmp(phase, "Bound") != 0)) {

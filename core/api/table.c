@@ -168,6 +168,14 @@ static void svc_external(struct evbuffer *b, const col *c, const cJSON *o, int64
     put_str(b, ip);
 }
 
+/* status.phase, or Terminating while a finalizer holds a deleted object
+ * (kubectl's printers for volumes and claims). */
+static void phase_or_terminating(struct evbuffer *b, const col *c, const cJSON *o, int64_t now)
+{
+    put_str(b, berth_obj_str(o, "metadata.deletionTimestamp") ? "Terminating"
+                                                              : berth_obj_str(o, "status.phase"));
+}
+
 static void node_status(struct evbuffer *b, const col *c, const cJSON *o, int64_t now)
 {
     const char *st = "Unknown";
@@ -316,11 +324,11 @@ static const col event[] = {{"Last Seen", "string", 0, ev_last, NULL},
                             {"Message", "string", 0, c_str, "message"},
                             {"Name", "string", 1, c_name, NULL}};
 static const col pvc[] = {NAME,
-                          {"Status", "string", 0, c_str, "status.phase"},
+                          {"Status", "string", 0, phase_or_terminating, NULL},
                           {"Volume", "string", 0, c_str, "spec.volumeName"},
                           AGE};
 static const col pv[] = {NAME,
-                         {"Status", "string", 0, c_str, "status.phase"},
+                         {"Status", "string", 0, phase_or_terminating, NULL},
                          {"Claim", "string", 0, c_str, "spec.claimRef.name"},
                          AGE};
 static const col lease[] = {NAME, {"Holder", "string", 0, c_str, "spec.holderIdentity"}, AGE};

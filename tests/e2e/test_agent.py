@@ -307,12 +307,19 @@ class AgentTest(berth_e2e.ServerTestCase):
                                        kept["spec"]["volumeName"])[0], 200)
             self.assertTrue(os.path.isfile(os.path.join(data, "f")))
             self.assertEqual(self.get("reader")["status"]["phase"], "Running")
+            self.assertIn("Terminating", self.kubectl("get", "pvc", "keep").stdout)
+            # A new pod does not take a claim on its way out.
+            self.create(pod("late", [sh("c", "true", volumeMounts=mnt)], volumes=vol,
+                            restartPolicy="Never"))
+            msg = wait_for(lambda: self.status_of("late").get("state", {}).get("waiting", {})
+                           .get("message"), what="the late pod waiting")
+            self.assertIn('persistentvolumeclaim "keep" is being deleted', msg)
             # Reclaim policy Delete: once no pod uses the claim, it goes,
             # and with it its volume and data.
-            for name in ("writer", "reader"):
+            for name in ("writer", "reader", "late"):
                 s.request("DELETE", NS + "/pods/" + name)
             wait_for(lambda: all(s.request("GET", NS + "/pods/" + n)[0] == 404
-                                 for n in ("writer", "reader")), what="the pods gone")
+                                 for n in ("writer", "reader", "late")), what="the pods gone")
             wait_for(lambda: s.request("GET", NS + "/persistentvolumeclaims/keep")[0] == 404,
                      what="the claim gone")
             wait_for(lambda: not os.path.exists(data), what="the volume's data removed")
