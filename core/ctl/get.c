@@ -155,15 +155,12 @@ static int get_controllers(berth_ctl *c)
     return 0;
 }
 
-int berth_ctl_cmd_get(berth_ctl *c, int argc, char **argv)
+/* One resource type (TYPE or TYPE/NAME in type_arg). */
+static int get_one(berth_ctl *c, const char *type_arg, int argc, char **argv)
 {
-    if (argc < 1) {
-        fprintf(stderr, "error: berthctl get needs a resource type, e.g. `berthctl get pods`\n");
-        return 1;
-    }
-    if (strcmp(argv[0], "controllers") == 0 || strcmp(argv[0], "controller") == 0)
+    if (strcmp(type_arg, "controllers") == 0 || strcmp(type_arg, "controller") == 0)
         return get_controllers(c);
-    char *kind_arg = strdup(argv[0]);
+    char *kind_arg = strdup(type_arg);
     char *slash = strchr(kind_arg, '/');
     const char *name = argc > 1 ? argv[1] : NULL;
     if (slash) {
@@ -229,4 +226,31 @@ int berth_ctl_cmd_get(berth_ctl *c, int argc, char **argv)
     cJSON_Delete(got);
     free(kind_arg);
     return exit_code;
+}
+
+int berth_ctl_cmd_get(berth_ctl *c, int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf(stderr, "error: berthctl get needs a resource type, e.g. `berthctl get pods`\n");
+        return 1;
+    }
+    if (!strchr(argv[0], ','))
+        return get_one(c, argv[0], argc, argv);
+    /* TYPE,TYPE,...: each in turn, as kubectl prints them. */
+    if (c->watch) {
+        fprintf(stderr, "error: you may only specify a single resource type with --watch\n");
+        return 1;
+    }
+    char *types = strdup(argv[0]), *save = NULL;
+    int rc = types ? 0 : 1, first = 1;
+    for (char *t = types ? strtok_r(types, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+        if (!first)
+            putchar('\n');
+        fflush(stdout);
+        first = 0;
+        int one = get_one(c, t, argc, argv);
+        rc = rc ? rc : one;
+    }
+    free(types);
+    return rc;
 }
