@@ -32,6 +32,13 @@ static void c_str(struct evbuffer *b, const col *c, const cJSON *o, int64_t now)
     put_str(b, berth_obj_str(o, c->path));
 }
 
+/* A field kubectl leaves blank when unset. */
+static void c_str_blank(struct evbuffer *b, const col *c, const cJSON *o, int64_t now)
+{
+    const char *v = berth_obj_str(o, c->path);
+    api_json_str(b, v ? v : "");
+}
+
 static void c_int(struct evbuffer *b, const col *c, const cJSON *o, int64_t now)
 {
     evbuffer_add_printf(b, "%" PRId64, num_at(o, c->path));
@@ -174,6 +181,36 @@ static void phase_or_terminating(struct evbuffer *b, const col *c, const cJSON *
 {
     put_str(b, berth_obj_str(o, "metadata.deletionTimestamp") ? "Terminating"
                                                               : berth_obj_str(o, "status.phase"));
+}
+
+/* accessModes as kubectl abbreviates them: "RWO,ROX". */
+static void access_modes(struct evbuffer *b, const col *c, const cJSON *o, int64_t now)
+{
+    static const char *const modes[][2] = {{"ReadWriteOnce", "RWO"}, {"ReadOnlyMany", "ROX"},
+                                           {"ReadWriteMany", "RWX"},
+                                           {"ReadWriteOncePod", "RWOP"}};
+    char buf[64] = "";
+    size_t len = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, berth_obj_at(o, c->path))
+    {
+        for (size_t i = 0; cJSON_IsString(m) && i < sizeof modes / sizeof modes[0]; i++)
+            if (!strcmp(m->valuestring, modes[i][0]) && len < sizeof buf)
+                len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? "," : "",
+                                        modes[i][1]);
+    }
+    api_json_str(b, buf);
+}
+
+/* A volume's claim as namespace/name. */
+static void pv_claim(struct evbuffer *b, const col *c, const cJSON *o, int64_t now)
+{
+    const char *ns = berth_obj_str(o, "spec.claimRef.namespace");
+    const char *name = berth_obj_str(o, "spec.claimRef.name");
+    char buf[512] = "";
+    if (name)
+        snprintf(buf, sizeof buf, "%s%s%s", ns ? ns : "", ns ? "/" : "", name);
+    api_json_str(b, buf);
 }
 
 static void node_status(struct evbuffer *b, const col *c, const cJSON *o, int64_t now)
@@ -326,11 +363,22 @@ static const col event[] = {{"Last Seen", "string", 0, ev_last, NULL},
 static const col pvc[] = {NAME,
                           {"Status", "string", 0, phase_or_terminating, NULL},
                           {"Volume", "string", 0, c_str, "spec.volumeName"},
-                          AGE};
+                          {"Capacity", "string", 0, c_str, "status.capacity.storage"},
+                          {"Access Modes", "string", 0, access_modes, "status.accessModes"},
+                          {"StorageClass", "string", 0, c_str, "spec.storageClassName"},
+                          AGE,
+                          {"VolumeMode", "string", 1, c_str, "spec.volumeMode"}};
 static const col pv[] = {NAME,
+                         {"Capacity", "string", 0, c_str, "spec.capacity.storage"},
+                         {"Access Modes", "string", 0, access_modes, "spec.accessModes"},
+                         {"Reclaim Policy", "string", 0, c_str,
+                          "spec.persistentVolumeReclaimPolicy"},
                          {"Status", "string", 0, phase_or_terminating, NULL},
-                         {"Claim", "string", 0, c_str, "spec.claimRef.name"},
-                         AGE};
+                         {"Claim", "string", 0, pv_claim, NULL},
+                         {"StorageClass", "string", 0, c_str, "spec.storageClassName"},
+                         {"Reason", "string", 0, c_str_blank, "status.reason"},
+                         AGE,
+                         {"VolumeMode", "string", 1, c_str, "spec.volumeMode"}};
 static const col lease[] = {NAME, {"Holder", "string", 0, c_str, "spec.holderIdentity"}, AGE};
 static const col plain[] = {NAME, AGE};
 

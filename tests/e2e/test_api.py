@@ -447,6 +447,21 @@ class ApiTest(ServerTestCase):
         self.assertEqual(row["cells"][1], "0/2")
         self.assertEqual(row["object"]["metadata"]["name"], "tbl")
         self.assertTrue(t["metadata"]["resourceVersion"])
+        # Volumes print as kubectl's printer does.
+        pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "tbl-pv"},
+              "spec": {"capacity": {"storage": "5Gi"}, "storageClassName": "manual",
+                       "accessModes": ["ReadWriteOnce", "ReadOnlyMany"],
+                       "hostPath": {"path": "/srv/tbl"},
+                       "claimRef": {"namespace": "default", "name": "c"}}}
+        self.assertEqual(self.req("POST", "/api/v1/persistentvolumes", pv)[0], 201)
+        st, _, t = self.req("GET", "/api/v1/persistentvolumes", headers={
+            "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"})
+        self.assertEqual([c["name"] for c in t["columnDefinitions"] if c["priority"] == 0],
+                         ["Name", "Capacity", "Access Modes", "Reclaim Policy", "Status", "Claim",
+                          "StorageClass", "Reason", "Age"])
+        row = [r for r in t["rows"] if r["cells"][0] == "tbl-pv"][0]
+        self.assertEqual(row["cells"][1:7], ["5Gi", "RWO,ROX", "Retain", "<none>", "default/c",
+                                             "manual"])
 
     def test_discovery(self):
         st, _, res = self.req("GET", "/apis/apps/v1")
