@@ -119,7 +119,7 @@ typedef struct agent_group {
     char endpoint[300];  /* published as berth.dev/agent-endpoint, or "" */
     char *endpoint_ca;   /* base64 of the CA PEM, or NULL */
     agent_net net;
-    void (*network_ready)(void *arg, const char *node_addr);
+    void (*network_ready)(void *arg, const char *node_name, const char *node_addr);
     void *network_ready_arg;
 } agent_group;
 

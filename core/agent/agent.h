@@ -34,10 +34,10 @@ typedef struct berth_agent_opts {
      * for simulated nodes; "" asks for none (pods share the node's address). */
     const char *network;
     const char *node_ip;       /* the Node's InternalIP; NULL: the first non-loopback address */
-    /* Called when the pod network becomes ready, with the node's address on
-     * it (the bridge's gateway, or the node's IP when pods share it): where
-     * a server on this node is reachable from its pods. */
-    void (*network_ready)(void *arg, const char *node_addr);
+    /* Called when the pod network becomes ready, with the node's name and
+     * its address on it (the bridge's gateway, or the node's IP when pods
+     * share it): where a server on this node is reachable from its pods. */
+    void (*network_ready)(void *arg, const char *node_name, const char *node_addr);
     void *network_ready_arg;
 } berth_agent_opts;
 

@@ -69,7 +69,7 @@ static void refresh_status(agent_group *g)
                    net->ready ? "" : "");
         agent_node_status_changed(g->nodes[0]);
         if (net->ready && g->network_ready)
-            g->network_ready(g->network_ready_arg, addr);
+            g->network_ready(g->network_ready_arg, g->nodes[0]->name, addr);
         /* Pods waiting for the network go on now. */
         const berth_hmap_slot *s;
         for (size_t j = 0; (j = berth_hmap_next(&g->nodes[0]->by_uid, j, &s)) != 0;)

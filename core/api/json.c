@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "api/api-int.h"
+#include "util/rfc3339.h"
 
 void api_json_str(struct evbuffer *b, const char *s)
 {
@@ -74,19 +75,7 @@ void api_time_format(int64_t unix_sec, char *buf, size_t size)
 
 int64_t api_time_parse(const char *s)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (!s)
-        return -1;
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end)
-        return -1;
-    if (*end == '.') /* fractional seconds */
-        while (*++end >= '0' && *end <= '9')
-            ;
-    if (strcmp(end, "Z") != 0)
-        return -1;
-    return (int64_t)timegm(&tm);
+    return berth_rfc3339_parse(s);
 }
 
 void api_age_format(int64_t s, char *buf, size_t size)

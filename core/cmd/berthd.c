@@ -92,6 +92,7 @@ typedef struct daemon_state {
     berth_client *dns_client; /* the DNS server's connection to this server */
     berth_client *boot_client; /* writes the cluster ConfigMap and kube-dns */
     berth_dns *dns;
+    berth_dns_endpoints *dns_endpoints; /* this server's address in kube-dns */
     berth_agent *agent;        /* the local node agent; owns its client */
     berth_client *leader_client;
     berth_leader *leader;      /* NULL without leader election */
@@ -276,8 +277,8 @@ static int start_components(daemon_state *d)
  * without a node rather than no server at all. Every server runs its agent:
  * it is not subject to leader election. */
 /* The local pod network is up: serve DNS where pods reach this node and
- * point the kube-dns Endpoints there. */
-static void on_network_ready(void *arg, const char *node_addr)
+ * keep that address in the kube-dns Endpoints. */
+static void on_network_ready(void *arg, const char *node_name, const char *node_addr)
 {
     daemon_state *d = arg;
     char err[300] = "";
@@ -289,7 +290,12 @@ static void on_network_ready(void *arg, const char *node_addr)
     }
     BERTH_INFO("berthd", "serving cluster DNS to pods on %s:%u", node_addr,
                berth_dns_port(d->dns));
-    berth_dns_publish(d->boot_client, NULL, node_addr, berth_dns_port(d->dns));
+    berth_dns_endpoints_free(d->dns_endpoints);
+    d->dns_endpoints = NULL;
+    int rc = berth_dns_endpoints_start(d->base, d->boot_client, node_name, node_addr,
+                                       berth_dns_port(d->dns), &d->dns_endpoints);
+    if (rc)
+        BERTH_WARN("berthd", "cannot publish the cluster DNS address: %s", berth_strerror(rc));
 }
 
 typedef struct agent_args {
@@ -461,7 +467,7 @@ static int publish_cluster(daemon_state *d, const char *pod_cidr, const char *se
                                 .cluster_dns = dns_ip};
     err = berth_cluster_config_publish(d->boot_client, &cfg);
     if (!err && dns_ip[0])
-        err = berth_dns_publish(d->boot_client, dns_ip, NULL, berth_dns_port(d->dns));
+        err = berth_dns_publish(d->boot_client, dns_ip, berth_dns_port(d->dns));
     return err;
 }
 
@@ -641,6 +647,7 @@ out:
     /* Every client first: each drops its calls in flight; then the store,
      * whose last write callbacks still answer clients. */
     berth_client_free(d.dns_client);
+    berth_dns_endpoints_free(d.dns_endpoints); /* before its client */
     berth_client_free(d.boot_client);
     berth_dns_free(d.dns);
     berth_agent_free(d.agent);

@@ -41,9 +41,25 @@ void berth_dns_free(berth_dns *d);
 /* The tenth address of the service range ("10.96.0.0/12" -> 10.96.0.10),
  * the cluster DNS address by convention. */
 int berth_dns_default_ip(const char *service_cidr, char *out, size_t len);
-/* Writes the Service kube-system/kube-dns at cluster_ip (NULL: leave it)
- * and, when addr is set, its Endpoints: addr:port over UDP and TCP. */
-int berth_dns_publish(berth_client *c, const char *cluster_ip, const char *addr, uint16_t port);
+/* Writes the Service kube-system/kube-dns at cluster_ip. */
+int berth_dns_publish(berth_client *c, const char *cluster_ip, uint16_t port);
+
+/* ---- The kube-dns Endpoints (endpoints.c) ---- */
+
+struct event_base;
+typedef struct berth_dns_endpoints berth_dns_endpoints;
+/* Keeps addr:port (this server's DNS, where the pods of node reach it) in
+ * the kube-dns Endpoints beside the other servers' whose nodes renew their
+ * Leases, every 10 s from now on. Free it before the client. */
+int berth_dns_endpoints_start(struct event_base *base, berth_client *c, const char *node,
+                              const char *addr, uint16_t port, berth_dns_endpoints **out);
+void berth_dns_endpoints_free(berth_dns_endpoints *e);
+/* The Endpoints to write given the current one (NULL: none) and the node
+ * Leases (a LeaseList) at now_s: this node's address, and every other
+ * node's whose Lease is fresh, one subset per port, sorted; carrying cur's
+ * resourceVersion. NULL when cur has those addresses already. */
+cJSON *berth_dns_endpoints_merge(const cJSON *cur, const cJSON *leases, const char *node,
+                                 const char *addr, uint16_t port, int64_t now_s);
 
 /* ---- Answering (answer.c), separate from the sockets for tests. ---- */
 

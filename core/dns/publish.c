@@ -1,8 +1,7 @@
 /* How pods find the cluster DNS server, as in Kubernetes: the Service
  * kube-system/kube-dns at a fixed ClusterIP (the tenth address of the
- * service range), port 53 over UDP and TCP, and its Endpoints,
- * written here (the Service has no selector), naming the address and port
- * the server's DNS listens on where pods can reach it. */
+ * service range), port 53 over UDP and TCP, without a selector: its
+ * Endpoints (endpoints.c) name where the servers' DNS listens. */
 #include <arpa/inet.h>
 #include <stdio.h>
 
@@ -46,29 +45,13 @@ static void add_port(cJSON *ports, const char *name, const char *proto, int port
     cJSON_AddItemToArray(ports, p);
 }
 
-int berth_dns_publish(berth_client *c, const char *cluster_ip, const char *addr, uint16_t port)
+int berth_dns_publish(berth_client *c, const char *cluster_ip, uint16_t port)
 {
-    int rc = 0;
-    if (cluster_ip) {
-        cJSON *svc = object("Service");
-        cJSON *spec = cJSON_AddObjectToObject(svc, "spec");
-        cJSON_AddStringToObject(spec, "clusterIP", cluster_ip);
-        cJSON *ports = cJSON_AddArrayToObject(spec, "ports");
-        add_port(ports, "dns", "UDP", 53, port);
-        add_port(ports, "dns-tcp", "TCP", 53, port);
-        rc = berth_client_ensure(c, svc);
-    }
-    if (!rc && addr) {
-        cJSON *ep = object("Endpoints");
-        cJSON *subset = cJSON_CreateObject();
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(ep, "subsets"), subset);
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddStringToObject(a, "ip", addr);
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(subset, "addresses"), a);
-        cJSON *ports = cJSON_AddArrayToObject(subset, "ports");
-        add_port(ports, "dns", "UDP", port, 0);
-        add_port(ports, "dns-tcp", "TCP", port, 0);
-        rc = berth_client_ensure(c, ep);
-    }
-    return rc;
+    cJSON *svc = object("Service");
+    cJSON *spec = cJSON_AddObjectToObject(svc, "spec");
+    cJSON_AddStringToObject(spec, "clusterIP", cluster_ip);
+    cJSON *ports = cJSON_AddArrayToObject(spec, "ports");
+    add_port(ports, "dns", "UDP", 53, port);
+    add_port(ports, "dns-tcp", "TCP", 53, port);
+    return berth_client_ensure(c, svc);
 }

@@ -198,6 +198,15 @@ class NetworkTest(berth_e2e.ServerTestCase):
         names = {p["metadata"]["name"] for p in self.running_web()}
         self.assertIn(http_get(berth_e2e.NODE_IP, port), names)
 
+    def test_kube_dns_endpoints_name_this_server(self):
+        ep = self.server.request("GET", "/api/v1/namespaces/kube-system/endpoints/kube-dns")[2]
+        addrs = [a for ss in ep["subsets"] for a in ss["addresses"]]
+        self.assertEqual([a.get("nodeName") for a in addrs], [NODE])
+        rv = ep["metadata"]["resourceVersion"]
+        time.sleep(11)  # a round later, nothing was rewritten
+        ep = self.server.request("GET", "/api/v1/namespaces/kube-system/endpoints/kube-dns")[2]
+        self.assertEqual(ep["metadata"]["resourceVersion"], rv)
+
     def test_pod_resolves_a_service_by_name(self):
         conf = self.in_client("cat /etc/resolv.conf")
         self.assertIn("search default.svc.cluster.local svc.cluster.local cluster.local", conf)

@@ -53,6 +53,21 @@ const char *berth_test_tmpdir(void)
     return tmpdir;
 }
 
+cJSON *berth_test_json_at(const char *file, int line, const char *text)
+{
+    char *t = strdup(text);
+    if (!t)
+        return NULL;
+    for (char *c = t; *c; c++)
+        if (*c == '\'')
+            *c = '"';
+    cJSON *j = cJSON_Parse(t);
+    if (!j)
+        berth_test_fail(file, line, "bad fixture JSON: %s", t);
+    free(t);
+    return j;
+}
+
 static int remove_entry(const char *path, const struct stat *sb, int flag,
                         struct FTW *ftw)
 {

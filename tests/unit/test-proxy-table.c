@@ -7,20 +7,6 @@
 #include "proxy/proxy.h"
 #include "test.h"
 
-/* JSON in C strings with ' for ", so the fixtures stay readable. */
-static cJSON *parse(const char *text)
-{
-    char *s = strdup(text);
-    for (char *p = s; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    cJSON *j = cJSON_Parse(s);
-    free(s);
-    if (!j)
-        berth_test_fail(__FILE__, __LINE__, "bad fixture JSON: %s", text);
-    return j;
-}
-
 #define META(ns, name) "'metadata':{'namespace':'" ns "','name':'" name "','resourceVersion':'1'}"
 #define SVC(ns, name, spec) "{" META(ns, name) ",'spec':" spec "}"
 #define EPS(ns, name, subsets) "{" META(ns, name) ",'subsets':" subsets "}"
@@ -36,8 +22,8 @@ static const berth_proxy_table *build(fixture *f, const char *svcs, const char *
 {
     cJSON_Delete(f->svcs);
     cJSON_Delete(f->eps);
-    f->svcs = parse(svcs);
-    f->eps = parse(eps);
+    f->svcs = berth_test_json(svcs);
+    f->eps = berth_test_json(eps);
     size_t ns = 0, ne = 0;
     const cJSON *o;
     cJSON_ArrayForEach(o, f->svcs) f->sv[ns++] = o;

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 typedef void (*berth_test_fn)(void);
 void berth_test_register(const char *name, berth_test_fn fn);
 void berth_test_fail(const char *file, int line, const char *fmt, ...)
@@ -24,6 +26,10 @@ int berth_test_failures(void);
 /* A fresh empty directory for this test, removed after it; owned by the
  * harness. */
 const char *berth_test_tmpdir(void);
+/* JSON written with ' for " (readable fixtures in C strings); a parse
+ * error fails the calling test and returns NULL. The caller frees it. */
+cJSON *berth_test_json_at(const char *file, int line, const char *text);
+#define berth_test_json(text) berth_test_json_at(__FILE__, __LINE__, (text))
 
 #define BERTH_TEST(name)                                               \
     static void test_##name(void);                                     \
