@@ -70,8 +70,13 @@ class ExamplesTest(berth_e2e.ServerTestCase):
                     capture_output=True, text=True, timeout=30)
                 return out.stdout.strip().startswith("web-") and out.stdout.strip()
             wait_for(served, timeout=60, what="an answer through the Service")
-            names = {served() for _ in range(12)}
-            self.assertGreater(len(names), 1, names)
+            # Once all three are ready, the answers come from more than one.
+            wait_for(lambda: sum(len(ss.get("addresses") or []) for ss in self.server.request(
+                "GET", NS + "/endpoints/web")[2].get("subsets") or []) == 3, timeout=60,
+                what="three ready pods")
+            names = set()
+            wait_for(lambda: names.add(served()) or len(names) > 1, timeout=30,
+                     what="answers from more than one pod")
         finally:
             self.delete("web-service.yaml")
 
