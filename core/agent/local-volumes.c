@@ -17,19 +17,46 @@
 #include "util/fs.h"
 #include "util/mounts.h"
 
-/* Whether a PersistentVolume names DATA_DIR/volumes/entry. */
-static bool named(agent_group *g, const char *entry)
+/* path without repeated or trailing slashes, made absolute against the
+ * data dir when relative (as claims.c reads a local path). */
+static void normalize(const agent_group *g, const char *path, char *out, size_t len)
 {
-    char rel[512], abs[2600];
-    snprintf(rel, sizeof rel, "volumes/%s", entry);
-    snprintf(abs, sizeof abs, "%s/%s", g->data_dir, rel);
+    char raw[4200];
+    snprintf(raw, sizeof raw, "%s%s%s", path[0] == '/' ? "" : g->data_dir,
+             path[0] == '/' ? "" : "/", path);
+    size_t k = 0;
+    for (size_t i = 0; raw[i] && k + 1 < len; i++)
+        if (raw[i] != '/' || (k > 0 && out[k - 1] != '/'))
+            out[k++] = raw[i];
+    while (k > 1 && out[k - 1] == '/')
+        k--;
+    out[k] = 0;
+}
+
+/* a is b, or one holds the other. */
+static bool related(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), n = la < lb ? la : lb;
+    return strncmp(a, b, n) == 0 && (la == lb || (la > lb ? a[n] : b[n]) == '/' || n == 1);
+}
+
+/* Whether a PersistentVolume's directory is dir, holds it or is in it:
+ * then dir holds someone's data. */
+static bool named(agent_group *g, const char *dir)
+{
     const cJSON **pvs = NULL;
     size_t n = berth_informer_list(g->volumes, NULL, &pvs);
     bool found = false;
     for (size_t i = 0; i < n && !found; i++) {
-        const char *p = berth_obj_str(pvs[i], "spec.local.path");
-        const char *h = berth_obj_str(pvs[i], "spec.hostPath.path");
-        found = (p && (!strcmp(p, rel) || !strcmp(p, abs))) || (h && !strcmp(h, abs));
+        const char *paths[] = {berth_obj_str(pvs[i], "spec.local.path"),
+                               berth_obj_str(pvs[i], "spec.hostPath.path")};
+        for (int k = 0; k < 2 && !found; k++) {
+            char norm[4200];
+            if (!paths[k] || !*paths[k])
+                continue;
+            normalize(g, paths[k], norm, sizeof norm);
+            found = related(norm, dir);
+        }
     }
     free(pvs);
     return found;
@@ -49,10 +76,11 @@ void agent_local_volumes_reclaim(agent_group *g)
         return;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || named(g, e->d_name))
-            continue;
-        char path[2400];
+        char path[2400], norm[4200];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        normalize(g, path, norm, sizeof norm);
+        if (e->d_name[0] == '.' || named(g, norm))
+            continue;
         if (berth_is_mounted_below(path, pods))
             continue; /* a pod still has it: next time */
         BERTH_INFO("agent", "volume directory %s belongs to no PersistentVolume; removing it",
