@@ -381,6 +381,52 @@ class AgentTest(berth_e2e.ServerTestCase):
                 s.request("DELETE", "/api/v1/persistentvolumes/" + pv["metadata"]["name"])
             shutil.rmtree(host_dir, ignore_errors=True)
 
+    def test_bad_volumes_wait_naming_the_problem(self):
+        """Volumes that cannot be provided leave their pod waiting, with a
+        message that says why; nothing else is harmed."""
+        s = self.server
+        pvs = [{"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "bad-handle"},
+                "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                         "claimRef": {"namespace": "default", "name": "bad-handle"},
+                         "csi": {"driver": "dir", "volumeHandle": "../escape"}}},
+               {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "bad-nfs"},
+                "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                         "claimRef": {"namespace": "default", "name": "bad-nfs"},
+                         "nfs": {"server": "192.0.2.1", "path": "/x"}}}]
+        claims = [{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": n},
+                   "spec": {"volumeName": n, "storageClassName": "",
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}}}}
+                  for n in ("bad-handle", "bad-nfs")]
+        try:
+            for pv in pvs:
+                self.assertEqual(s.request("POST", "/api/v1/persistentvolumes", pv)[0], 201)
+            for c in claims:
+                self.assertEqual(s.request("POST", NS + "/persistentvolumeclaims", c)[0], 201)
+            cases = {
+                "bad-driver": ({"csi": {"driver": "../../etc"}}, 'volume plugin "../../etc"'),
+                "bad-attr": ({"csi": {"driver": "dir", "volumeAttributes": {"size": "1Gi"}}},
+                             "MountVolume.SetUp failed"),
+                "bad-handle": ({"persistentVolumeClaim": {"claimName": "bad-handle"}},
+                               "MountVolume.SetUp failed"),
+                "bad-nfs": ({"persistentVolumeClaim": {"claimName": "bad-nfs"}},
+                            "only hostPath, local and csi volumes"),
+            }
+            for name, (src, _) in cases.items():
+                self.create(pod(name, [sh("c", "true", volumeMounts=[
+                    {"name": "v", "mountPath": "/v"}])], volumes=[dict({"name": "v"}, **src)]))
+            for name, (_, want) in cases.items():
+                msg = wait_for(lambda: self.status_of(name).get("state", {}).get("waiting", {})
+                               .get("message"), timeout=30, what=name + " waiting")
+                self.assertIn(want, msg, name)
+            store = os.path.join(s.data_dir, "plugins", "volume-dir", "volumes")
+            self.assertEqual(os.listdir(store) if os.path.isdir(store) else [], [])
+        finally:
+            for c in claims:
+                s.request("DELETE", NS + "/persistentvolumeclaims/" + c["metadata"]["name"])
+            for pv in pvs:
+                s.request("DELETE", "/api/v1/persistentvolumes/" + pv["metadata"]["name"])
+
     def test_volume_plugin_inline_volume(self):
         """An inline csi volume from the volume-dir plugin: there while the
         pod runs, read-only where asked, gone with the pod."""

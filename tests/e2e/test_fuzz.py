@@ -21,13 +21,18 @@ PATHS = [
     "/api/v1/namespaces/%2e%2e/pods", "/apis/x/y/z/w/v/u", "/debug/controllers",
     "/api/v1/namespaces/default/pods?labelSelector=a+in+(", "/api/v1/pods?fieldSelector=%5C",
     "/api/v1/pods?limit=1&continue=garbage", "/api/v1/pods?watch=true&resourceVersion=-5&timeoutSeconds=1",
+    "/api/v1/persistentvolumes", "/api/v1/namespaces/kube-system/endpoints/kube-dns",
 ]
 KINDS = ["Pod", "Deployment", "Service", "CronJob", "Node", "Scale", "Job", "StatefulSet",
-         "DaemonSet", "PersistentVolumeClaim", "Namespace", "ConfigMap"]
+         "DaemonSet", "PersistentVolumeClaim", "PersistentVolume", "Namespace", "ConfigMap",
+         "Endpoints"]
 KEYS = ["apiVersion", "kind", "metadata", "spec", "status", "name", "namespace", "containers",
         "image", "replicas", "selector", "template", "labels", "ports", "resources", "requests",
         "limits", "type", "clusterIP", "schedule", "volumes", "env", "finalizers",
-        "ownerReferences", "data", "$patch", "matchLabels", "taints", "nodeName", "affinity"]
+        "ownerReferences", "data", "$patch", "matchLabels", "taints", "nodeName", "affinity",
+        "csi", "driver", "volumeHandle", "volumeAttributes", "persistentVolumeClaim",
+        "claimName", "volumeName", "nodeAffinity", "required", "nodeSelectorTerms",
+        "externalIPs", "externalTrafficPolicy", "internalTrafficPolicy", "subsets", "addresses"]
 
 
 def value(rng, depth=0):
