@@ -58,8 +58,9 @@ static const cJSON *bound_volume(pod_worker *pw, const char *claim, char *msg, s
     return pv;
 }
 
-/* hostPath or local: the host directory, made if missing. */
-static int host_dir(agent_group *g, const cJSON *pv, char *out, size_t len)
+/* A hostPath or local volume's host directory into out; false for any
+ * other source. */
+static bool host_path(const agent_group *g, const cJSON *pv, char *out, size_t len)
 {
     const char *path = berth_obj_str(pv, "spec.hostPath.path");
     const char *local = berth_obj_str(pv, "spec.local.path");
@@ -70,8 +71,8 @@ static int host_dir(agent_group *g, const cJSON *pv, char *out, size_t len)
     else if (local && *local && !strstr(local, ".."))
         snprintf(out, len, "%s/%s", g->data_dir, local);
     else
-        return 1; /* no source this agent mounts */
-    return berth_mkdirs(out, 0777);
+        return false;
+    return true;
 }
 
 static void ignore_reply(void *arg, const berth_reply *r)
@@ -98,14 +99,12 @@ static void claim_node(pod_worker *pw, const cJSON *pv)
     cJSON_AddStringToObject(expr, "key", "kubernetes.io/hostname");
     cJSON_AddStringToObject(expr, "operator", "In");
     cJSON_AddItemToObject(expr, "values", cJSON_CreateStringArray(&(const char *){pw->node->name}, 1));
-    cJSON *term = cJSON_CreateObject();
-    cJSON_AddItemToObject(term, "matchExpressions", cJSON_CreateArray());
-    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(term, "matchExpressions"), expr);
-    cJSON *required = cJSON_CreateObject();
-    cJSON_AddItemToObject(required, "nodeSelectorTerms", cJSON_CreateArray());
-    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(required, "nodeSelectorTerms"), term);
+    cJSON *exprs = cJSON_CreateArray(), *terms = cJSON_CreateArray(), *term = cJSON_CreateObject();
+    cJSON_AddItemToArray(exprs, expr);
+    cJSON_AddItemToObject(term, "matchExpressions", exprs);
+    cJSON_AddItemToArray(terms, term);
     cJSON *affinity = cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "nodeAffinity");
-    cJSON_AddItemToObject(affinity, "required", required);
+    cJSON_AddItemToObject(cJSON_AddObjectToObject(affinity, "required"), "nodeSelectorTerms", terms);
     berth_request req = {.kind = berth_kind_lookup("persistentvolumes"),
                          .name = berth_obj_name(pv),
                          .patch_type = "application/merge-patch+json", .body = patch};
@@ -131,12 +130,13 @@ int agent_claim_mount(pod_worker *pw, const char *volume, const cJSON *src, cons
                                msglen);
     }
     char dir[4096];
-    int err = host_dir(g, pv, dir, sizeof dir);
-    if (err == 1) {
+    if (!host_path(g, pv, dir, sizeof dir)) {
         snprintf(msg, msglen, "persistentvolume \"%s\": only hostPath, local and csi volumes "
                               "can be mounted here", pv_name);
         return BERTH_ENOTSUP;
     }
+    /* The volume's directory is made if missing, as DirectoryOrCreate. */
+    int err = berth_mkdirs(dir, 0777);
     if (!err && !g->sim && (err = berth_mkdirs(target, 0750)) == 0 &&
         mount(dir, target, "none", MS_BIND, NULL) != 0)
         err = BERTH_EIO;

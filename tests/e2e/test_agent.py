@@ -419,8 +419,12 @@ class AgentTest(berth_e2e.ServerTestCase):
                 msg = wait_for(lambda: self.status_of(name).get("state", {}).get("waiting", {})
                                .get("message"), timeout=30, what=name + " waiting")
                 self.assertIn(want, msg, name)
-            store = os.path.join(s.data_dir, "plugins", "volume-dir", "volumes")
-            self.assertEqual(os.listdir(store) if os.path.isdir(store) else [], [])
+            # Nothing was made for them, in the plugin's store or beside it.
+            plugin = os.path.join(s.data_dir, "plugins", "volume-dir")
+            uid = self.get("bad-attr")["metadata"]["uid"]
+            made = [n for d in (plugin, os.path.join(plugin, "volumes")) if os.path.isdir(d)
+                    for n in os.listdir(d)]
+            self.assertFalse([n for n in made if "escape" in n or uid in n], made)
         finally:
             for c in claims:
                 s.request("DELETE", NS + "/persistentvolumeclaims/" + c["metadata"]["name"])
