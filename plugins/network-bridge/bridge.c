@@ -43,10 +43,38 @@ static int link_is_up(const char *name)
     return up;
 }
 
-/* The bridge with the gateway address, up. An existing link of that name
- * is taken as ours. old_cidr's gateway is removed when the range moved. */
-static int bridge_up(nb *n, const char *old_cidr)
+/* DIR/bridge-cidr: the range the bridge's gateway belongs to. */
+static void bridge_cidr_load(nb *n)
 {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/bridge-cidr", n->dir);
+    FILE *f = fopen(path, "re");
+    if (f && fgets(n->bridge_cidr, sizeof n->bridge_cidr, f))
+        n->bridge_cidr[strcspn(n->bridge_cidr, "\n")] = 0;
+    if (f)
+        fclose(f);
+}
+
+static void bridge_cidr_save(nb *n)
+{
+    char path[PATH_MAX - 8], tmp[PATH_MAX]; /* n->dir leaves room for both */
+    snprintf(path, sizeof path, "%s/bridge-cidr", n->dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "we");
+    int ok = f && fprintf(f, "%s\n", n->pod_cidr) > 0;
+    ok = f && fclose(f) == 0 && ok;
+    if (ok && rename(tmp, path) == 0)
+        snprintf(n->bridge_cidr, sizeof n->bridge_cidr, "%s", n->pod_cidr);
+    else
+        NB_LOG(n, BERTH_PLOG_WARN, "cannot record the bridge's range in %s", path);
+}
+
+/* The bridge with the gateway address, up. An existing link of that name
+ * is taken as ours. The gateway of the range it had before (even before a
+ * restart) is removed when the range moved. */
+static int bridge_up(nb *n)
+{
+    const char *old_cidr = n->bridge_cidr;
     berth_nl nl;
     int err = berth_nl_open(&nl);
     if (err < 0)
@@ -69,6 +97,8 @@ static int bridge_up(nb *n, const char *old_cidr)
     }
     const char *what = "cannot add the gateway address to bridge";
     err = berth_nl_addr_add(&nl, idx, berth_ipam_gateway(&n->ipam), n->ipam.prefix);
+    if (err == 0 && strcmp(n->bridge_cidr, n->pod_cidr) != 0)
+        bridge_cidr_save(n);
     if (err == 0) {
         what = "cannot bring up bridge";
         err = berth_nl_link_up(&nl, idx);
@@ -112,7 +142,7 @@ static int nb_configure(void *state, const berth_net_node *node)
     if (!node || node->size < offsetof(berth_net_node, service_cidr) + sizeof(char *))
         return BERTH_EINVAL;
     char cluster[sizeof n->cluster_cidr], service[sizeof n->service_cidr];
-    char pod[sizeof n->pod_cidr], old_pod[sizeof n->pod_cidr];
+    char pod[sizeof n->pod_cidr];
     if (take_cidr(n, cluster, sizeof cluster, node->cluster_cidr, "cluster CIDR") < 0 ||
         take_cidr(n, service, sizeof service, node->service_cidr, "service CIDR") < 0 ||
         take_cidr(n, pod, sizeof pod, node->pod_cidr, "pod CIDR") < 0)
@@ -131,10 +161,9 @@ static int nb_configure(void *state, const berth_net_node *node)
     /* A node without a range keeps the one it had: pods may still use it. */
     if (!pod[0])
         return 0;
-    snprintf(old_pod, sizeof old_pod, "%s", n->pod_cidr);
     snprintf(n->pod_cidr, sizeof n->pod_cidr, "%s", pod);
     n->problem[0] = 0;
-    err = bridge_up(n, old_pod);
+    err = bridge_up(n);
     if (err < 0)
         return err;
     int ferr = enable_forwarding(n);
@@ -243,6 +272,7 @@ static int nb_init(const berth_host *h, void **state, const void **out)
         NB_LOG(n, BERTH_PLOG_ERROR, "cannot start the service proxy (error %d)", err);
     if (!err)
         err = nb_routes_load(n);
+    bridge_cidr_load(n);
     if (err < 0) {
         nb_free(n);
         return err;

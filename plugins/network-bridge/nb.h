@@ -40,6 +40,9 @@ typedef struct nb {
     char node_name[256];
     char node_ip[64];
     char pod_cidr[20];     /* "" until configured */
+    /* The range whose gateway the bridge got last, kept in DIR/bridge-cidr
+     * so that a range changed across a restart loses its old gateway. */
+    char bridge_cidr[20];
     char cluster_cidr[20]; /* "" when unknown */
     char service_cidr[20];
     char problem[256]; /* the last configure failure, for status */

@@ -80,12 +80,31 @@ static int open_bridge(net_env *e)
     return e->ops != NULL;
 }
 
-static int configure(net_env *e)
+static int configure_range(net_env *e, const char *pod_cidr)
 {
     berth_net_node node = {.size = sizeof node, .node_name = "node-a",
-                           .node_ip = "192.168.77.1", .pod_cidr = POD_CIDR,
+                           .node_ip = "192.168.77.1", .pod_cidr = pod_cidr,
                            .cluster_cidr = "10.244.0.0/16", .service_cidr = "10.96.0.0/12"};
     return e->ops->configure(e->state, &node);
+}
+
+static int configure(net_env *e)
+{
+    return configure_range(e, POD_CIDR);
+}
+
+/* Whether `ip -4 addr show dev` lists addr/prefix ("10.244.0.1/24"). */
+static int has_addr(const char *dev, const char *addr)
+{
+    char cmd[128], line[512];
+    snprintf(cmd, sizeof cmd, "ip -4 -o addr show dev %s", dev);
+    FILE *f = popen(cmd, "r");
+    int found = 0;
+    while (f && fgets(line, sizeof line, f))
+        found |= strstr(line, addr) != NULL;
+    if (f)
+        pclose(f);
+    return found;
 }
 
 static int setup(net_env *e, const char *uid, berth_net_attachment *att)
@@ -289,6 +308,16 @@ static void survives_restart(void *arg)
     CHECK(strcmp(again.ip, a.ip) != 0 && strcmp(again.ip, b.ip) != 0);
     for (const char *const *u = (const char *const[]){"pod-a", "pod-b", "pod-c", NULL}; *u; u++)
         CHECK_INT(e.ops->teardown(e.state, *u), 0);
+    /* Another range after a restart: the bridge loses the old gateway. */
+    CHECK_INT(setup(&e, "pod-d", &again), 0);
+    net_env_close(&e);
+    CHECK(has_addr(bridge, "10.244.0.1/24"));
+    if (!open_bridge(&e))
+        return;
+    CHECK_INT(configure_range(&e, "10.244.9.0/24"), 0);
+    CHECK(has_addr(bridge, "10.244.9.1/24"));
+    CHECK(!has_addr(bridge, "10.244.0.1/24"));
+    CHECK_INT(e.ops->teardown(e.state, "pod-d"), 0);
     net_env_close(&e);
     CHECK_INT(if_nametoindex(bridge), 0);
 }
