@@ -95,16 +95,22 @@ static int write_record(const char *path, const cJSON *rec)
     return err;
 }
 
+/* Records are small (a driver, a handle, the attributes): up to 1 MiB. */
 static cJSON *read_record(const char *path)
 {
     FILE *f = fopen(path, "re");
     if (!f)
         return NULL;
-    char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    char *buf = NULL;
+    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (len >= 0 && len <= (1 << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)len + 1)) != NULL) {
+        buf[fread(buf, 1, (size_t)len, f)] = 0;
+    }
     fclose(f);
-    buf[n] = 0;
-    return cJSON_Parse(buf);
+    cJSON *rec = buf ? cJSON_Parse(buf) : NULL;
+    free(buf);
+    return rec;
 }
 
 int agent_csi_mount(pod_worker *pw, const char *volume, const cJSON *csi, const char *handle,
