@@ -210,7 +210,8 @@ int agent_net_start(agent_group *g, const char *plugin)
         err = berth_informer_start(net->nodes);
     if (!err && has_proxy(net->plugin)) {
         berth_svcproxy_opts po = {.base = g->base, .client = g->client, .apply = apply_proxy,
-                                  .arg = g, .node_name = g->nodes[0]->name};
+                                  .arg = g, .node_name = g->nodes[0]->name,
+                                  .health_checks = !g->sim};
         err = berth_svcproxy_start(&po, &net->proxy);
     }
     return err;

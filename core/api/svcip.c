@@ -120,6 +120,21 @@ static bool wants_node_ports(const cJSON *obj)
     return !strcmp(t, "NodePort") || !strcmp(t, "LoadBalancer");
 }
 
+/* A LoadBalancer that keeps external traffic local gets a health check
+ * node port, where each node says whether it has local endpoints. */
+static bool wants_health_check(const cJSON *obj)
+{
+    const char *p = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(spec_of(obj), "externalTrafficPolicy"));
+    return !strcmp(type_of(obj), "LoadBalancer") && p && !strcmp(p, "Local");
+}
+
+static int64_t health_port(const cJSON *obj)
+{
+    const cJSON *hc = cJSON_GetObjectItemCaseSensitive(spec_of(obj), "healthCheckNodePort");
+    return obj && wants_health_check(obj) && cJSON_IsNumber(hc) ? (int64_t)hc->valuedouble : -1;
+}
+
 /* The offset of the Service's ClusterIP in the range, or -1 when it has
  * none there (headless, ExternalName, unset, outside). */
 static int64_t ip_slot(const api_svcip *s, const char *ip)
@@ -155,6 +170,9 @@ static size_t held_ports(const cJSON *obj, uint32_t *out, size_t max)
             np->valuedouble <= API_NODEPORT_MAX)
             out[n++] = (uint32_t)np->valuedouble - API_NODEPORT_MIN;
     }
+    int64_t hc = health_port(obj);
+    if (n < max && hc >= API_NODEPORT_MIN && hc <= API_NODEPORT_MAX)
+        out[n++] = (uint32_t)(hc - API_NODEPORT_MIN);
     return n;
 }
 
@@ -291,10 +309,57 @@ static int64_t old_port(const cJSON *old, const cJSON *p)
     return -1;
 }
 
-/* Node ports for obj; what it takes goes into taken (*ntaken). */
-static int assign_ports(api_svcip *s, cJSON *spec, const cJSON *old, berth_errlist *errs,
+/* One node port: want when >= 0 (requested or kept), else the next free
+ * one. A port this Service did not hold before (had) is taken, and noted
+ * in taken (*ntaken). Returns the port, or BERTH_EINVAL with the reason
+ * in errs under field. */
+static int64_t take_node_port(api_svcip *s, berth_errlist *errs, int64_t want,
+                              const cJSON *item, const char *field, const uint32_t *had,
+                              size_t nhad, uint32_t *taken, size_t *ntaken)
+{
+    if (want >= 0) {
+        if (want < API_NODEPORT_MIN || want > API_NODEPORT_MAX) {
+            berth_errlist_add(errs, BERTH_FIELD_INVALID, field, item,
+                              "provided port is not in the valid range. The range of "
+                              "valid ports is %d-%d", API_NODEPORT_MIN, API_NODEPORT_MAX);
+            return BERTH_EINVAL;
+        }
+        uint32_t slot = (uint32_t)(want - API_NODEPORT_MIN);
+        /* The same port twice in one Service (TCP and UDP) is fine. */
+        if (!has(had, nhad, slot) && !has(taken, *ntaken, slot)) {
+            if (bit(s->ports, slot)) {
+                berth_errlist_add(errs, BERTH_FIELD_INVALID, field, item,
+                                  "provided port is already allocated");
+                return BERTH_EINVAL;
+            }
+            if (*ntaken < MAX_SVC_PORTS) {
+                take_port(s, slot);
+                taken[(*ntaken)++] = slot;
+            }
+        }
+        return want;
+    }
+    for (uint32_t k = 0; k < NPORTS && *ntaken < MAX_SVC_PORTS; k++) {
+        uint32_t slot = (s->next_port + k) % NPORTS;
+        if (!bit(s->ports, slot)) {
+            take_port(s, slot);
+            taken[(*ntaken)++] = slot;
+            s->next_port = (slot + 1) % NPORTS;
+            return slot + API_NODEPORT_MIN;
+        }
+    }
+    berth_errlist_add(errs, BERTH_FIELD_INVALID, field, NULL,
+                      "failed to allocate a node port: the range %d-%d is full",
+                      API_NODEPORT_MIN, API_NODEPORT_MAX);
+    return BERTH_EINVAL;
+}
+
+/* Node ports for obj, and its health check node port when it wants one;
+ * what it takes goes into taken (*ntaken). */
+static int assign_ports(api_svcip *s, cJSON *obj, const cJSON *old, berth_errlist *errs,
                         uint32_t *taken, size_t *ntaken)
 {
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
     uint32_t had[MAX_SVC_PORTS];
     size_t nhad = held_ports(old, had, MAX_SVC_PORTS);
     cJSON *p;
@@ -303,50 +368,43 @@ static int assign_ports(api_svcip *s, cJSON *spec, const cJSON *old, berth_errli
     {
         char field[64];
         snprintf(field, sizeof field, "spec.ports[%zu].nodePort", i++);
-        cJSON *np = cJSON_GetObjectItemCaseSensitive(p, "nodePort");
+        const cJSON *np = cJSON_GetObjectItemCaseSensitive(p, "nodePort");
         int64_t want = cJSON_IsNumber(np) && np->valuedouble != 0 ? (int64_t)np->valuedouble
                                                                    : old_port(old, p);
-        if (want >= 0) {
-            if (want < API_NODEPORT_MIN || want > API_NODEPORT_MAX) {
-                berth_errlist_add(errs, BERTH_FIELD_INVALID, field, np,
-                                  "provided port is not in the valid range. The range of "
-                                  "valid ports is %d-%d", API_NODEPORT_MIN, API_NODEPORT_MAX);
-                return BERTH_EINVAL;
-            }
-            uint32_t slot = (uint32_t)(want - API_NODEPORT_MIN);
-            /* The same port twice in one Service (TCP and UDP) is fine. */
-            if (!has(had, nhad, slot) && !has(taken, *ntaken, slot)) {
-                if (bit(s->ports, slot)) {
-                    berth_errlist_add(errs, BERTH_FIELD_INVALID, field, np,
-                                      "provided port is already allocated");
-                    return BERTH_EINVAL;
-                }
-                if (*ntaken == MAX_SVC_PORTS)
-                    break;
-                take_port(s, slot);
-                taken[(*ntaken)++] = slot;
-            }
-            api_set_item(p, "nodePort", cJSON_CreateNumber((double)want));
-            continue;
-        }
-        uint32_t k = 0;
-        for (; k < NPORTS; k++) {
-            uint32_t slot = (s->next_port + k) % NPORTS;
-            if (!bit(s->ports, slot) && *ntaken < MAX_SVC_PORTS) {
-                take_port(s, slot);
-                taken[(*ntaken)++] = slot;
-                s->next_port = (slot + 1) % NPORTS;
-                api_set_item(p, "nodePort", cJSON_CreateNumber(slot + API_NODEPORT_MIN));
-                break;
-            }
-        }
-        if (k == NPORTS) {
-            berth_errlist_add(errs, BERTH_FIELD_INVALID, field, NULL,
-                              "failed to allocate a node port: the range %d-%d is full",
-                              API_NODEPORT_MIN, API_NODEPORT_MAX);
-            return BERTH_EINVAL;
-        }
+        int64_t got = take_node_port(s, errs, want, np, field, had, nhad, taken, ntaken);
+        if (got < 0)
+            return (int)got;
+        api_set_item(p, "nodePort", cJSON_CreateNumber((double)got));
     }
+    if (!wants_health_check(obj))
+        return 0;
+    const cJSON *hc = cJSON_GetObjectItemCaseSensitive(spec, "healthCheckNodePort");
+    int64_t want = cJSON_IsNumber(hc) && hc->valuedouble != 0 ? (int64_t)hc->valuedouble
+                                                               : health_port(old);
+    int64_t got = take_node_port(s, errs, want, hc, "spec.healthCheckNodePort", had, nhad,
+                                 taken, ntaken);
+    if (got < 0)
+        return (int)got;
+    api_set_item(spec, "healthCheckNodePort", cJSON_CreateNumber((double)got));
+    return 0;
+}
+
+/* healthCheckNodePort belongs to a LoadBalancer with externalTrafficPolicy
+ * Local: one kept from before such a change goes, one asked for is refused. */
+static int drop_health_check(cJSON *obj, const cJSON *old, berth_errlist *errs)
+{
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+    const cJSON *hc = cJSON_GetObjectItemCaseSensitive(spec, "healthCheckNodePort");
+    if (!hc || wants_health_check(obj))
+        return 0;
+    bool kept = cJSON_IsNumber(hc) && health_port(old) == (int64_t)hc->valuedouble;
+    if (!kept && !(cJSON_IsNumber(hc) && hc->valuedouble == 0)) {
+        berth_errlist_add(errs, BERTH_FIELD_INVALID, "spec.healthCheckNodePort", hc,
+                          "may only be set when `type` is 'LoadBalancer' and "
+                          "`externalTrafficPolicy` is 'Local'");
+        return BERTH_EINVAL;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(spec, "healthCheckNodePort");
     return 0;
 }
 
@@ -368,11 +426,16 @@ int api_svcip_assign(api_svcip *s, cJSON *obj, const cJSON *old, berth_errlist *
     }
     if (!cJSON_GetObjectItemCaseSensitive(spec, "ipFamilyPolicy"))
         api_set_item(spec, "ipFamilyPolicy", cJSON_CreateString("SingleStack"));
-    if (!wants_node_ports(obj))
-        return 0;
+    if ((rc = drop_health_check(obj, old, errs)) != 0 || !wants_node_ports(obj)) {
+        if (rc && ip > 0) {
+            set_bit(s->ips, (uint32_t)ip, false);
+            s->nips--;
+        }
+        return rc;
+    }
     uint32_t taken[MAX_SVC_PORTS];
     size_t ntaken = 0;
-    rc = assign_ports(s, spec, old, errs, taken, &ntaken);
+    rc = assign_ports(s, obj, old, errs, taken, &ntaken);
     if (rc) {
         /* Undo this call's work: nothing stays taken on a refusal. */
         for (size_t i = 0; i < ntaken; i++) {

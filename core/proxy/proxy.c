@@ -30,6 +30,7 @@ struct berth_svcproxy {
     struct event *timer;
     berth_proxy_table_buf buf;
     char *node_name;         /* buf.node_name */
+    berth_svchealth *health; /* health check node ports */
     bool applied;            /* a table was applied: last_hash means something */
     uint64_t last_hash;
     uint64_t generation;
@@ -80,6 +81,54 @@ static int build(berth_svcproxy *p)
     return err;
 }
 
+/* Ready endpoints of eps on this node, each address once. */
+static uint32_t local_endpoints(const berth_svcproxy *p, const cJSON *eps)
+{
+    const char *seen[64];
+    uint32_t n = 0;
+    const cJSON *ss, *a;
+    cJSON_ArrayForEach(ss, cJSON_GetObjectItemCaseSensitive(eps, "subsets"))
+    {
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(ss, "addresses"))
+        {
+            const char *ip = berth_obj_str(a, "ip"), *node = berth_obj_str(a, "nodeName");
+            if (!ip || !node || !p->node_name || strcmp(node, p->node_name) != 0)
+                continue;
+            bool dup = false;
+            for (uint32_t i = 0; i < n && i < 64 && !dup; i++)
+                dup = !strcmp(seen[i], ip);
+            if (!dup && n < 64)
+                seen[n] = ip;
+            n += !dup;
+        }
+    }
+    return n;
+}
+
+/* The health check node ports of the Services that have one. */
+static void sync_health(berth_svcproxy *p)
+{
+    const cJSON **svcs = NULL;
+    size_t n = berth_informer_list(p->svc, NULL, &svcs), k = 0;
+    berth_svchealth_entry *e = n ? calloc(n, sizeof *e) : NULL;
+    for (size_t i = 0; e && i < n; i++) {
+        const cJSON *hc = berth_obj_at(svcs[i], "spec.healthCheckNodePort");
+        const char *type = berth_obj_str(svcs[i], "spec.type");
+        const char *policy = berth_obj_str(svcs[i], "spec.externalTrafficPolicy");
+        if (!cJSON_IsNumber(hc) || hc->valuedouble < 1 || hc->valuedouble > 65535 || !type ||
+            strcmp(type, "LoadBalancer") != 0 || !policy || strcmp(policy, "Local") != 0)
+            continue;
+        const char *ns = berth_obj_namespace(svcs[i]), *name = berth_obj_name(svcs[i]);
+        if (!ns || !name)
+            continue;
+        e[k++] = (berth_svchealth_entry){ns, name, (uint16_t)hc->valuedouble,
+                                         local_endpoints(p, berth_informer_get(p->eps, ns, name))};
+    }
+    berth_svchealth_sync(p->health, e, k);
+    free(e);
+    free(svcs);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     berth_svcproxy *p = arg;
@@ -94,6 +143,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         arm(p, RETRY_FIRST_MS);
         return;
     }
+    if (p->health)
+        sync_health(p);
     berth_proxy_table *t = &p->buf.table;
     p->services = t->nservices;
     p->backends = (uint32_t)p->buf.nbackends;
@@ -147,6 +198,8 @@ int berth_svcproxy_start(const berth_svcproxy_opts *o, berth_svcproxy **out)
     int rc = p->timer ? 0 : BERTH_ENOMEM;
     if (!rc && o->node_name && !(p->buf.node_name = p->node_name = strdup(o->node_name)))
         rc = BERTH_ENOMEM;
+    if (!rc && o->health_checks)
+        rc = berth_svchealth_new(p->base, o->health_addr, &p->health);
     if (!rc)
         rc = informer(p, o->client, "Service", &p->svc);
     if (!rc)
@@ -175,6 +228,7 @@ void berth_svcproxy_free(berth_svcproxy *p)
     berth_informer_free(p->svc);
     berth_informer_free(p->eps);
     berth_proxy_table_free(&p->buf);
+    berth_svchealth_free(p->health);
     free(p->node_name);
     free(p);
 }

@@ -6,6 +6,7 @@
 #ifndef BERTH_PROXY_PROXY_H
 #define BERTH_PROXY_PROXY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,8 @@ typedef struct berth_svcproxy_opts {
                                     * together; 0: 10 */
     const char *node_name;         /* this node: which endpoints are local
                                     * (copied); NULL: none is */
+    bool health_checks;            /* serve the health check node ports */
+    const char *health_addr;       /* where (borrowed); NULL: every address */
 } berth_svcproxy_opts;
 
 /* Starts the informers. The first table is applied once both have their
@@ -79,5 +82,23 @@ void berth_proxy_table_free(berth_proxy_table_buf *b);
  * are matched to Services by namespace and name); b is reset first. */
 int berth_svcproxy_build(const cJSON *const *services, size_t nsvc,
                          const cJSON *const *endpoints, size_t nep, berth_proxy_table_buf *b);
+
+/* ---- Health check node ports (health.c) ---- */
+
+typedef struct berth_svchealth berth_svchealth;
+typedef struct berth_svchealth_entry {
+    const char *ns, *name;
+    uint16_t port;  /* the Service's healthCheckNodePort */
+    uint32_t local; /* its ready endpoints on this node */
+} berth_svchealth_entry;
+
+/* Serves nothing until the first sync. addr: where to listen (NULL: every
+ * address of the node); borrowed for the server's life. */
+int berth_svchealth_new(struct event_base *base, const char *addr, berth_svchealth **out);
+/* Listens on exactly the ports of e (borrowed for the call), answering
+ * with their counts; a port that cannot be bound is said once and tried
+ * again at the next sync. */
+void berth_svchealth_sync(berth_svchealth *h, const berth_svchealth_entry *e, size_t n);
+void berth_svchealth_free(berth_svchealth *h);
 
 #endif

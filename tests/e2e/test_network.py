@@ -11,6 +11,7 @@ everything and checks nothing is left behind."""
 import glob
 import http.client
 import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -70,6 +71,19 @@ def http_get(host, port, path="/", timeout=5):
                 raise
         finally:
             conn.close()
+
+
+def health_check(host, port):
+    """A health check node port's (status, body), or None while closed."""
+    conn = http.client.HTTPConnection(host, port, timeout=2)
+    try:
+        conn.request("GET", "/healthz")
+        r = conn.getresponse()
+        return r.status, json.loads(r.read())
+    except OSError:
+        return None
+    finally:
+        conn.close()
 
 
 def answers(host, port):
@@ -197,6 +211,25 @@ class NetworkTest(berth_e2e.ServerTestCase):
         port = self.service()["spec"]["ports"][0]["nodePort"]
         names = {p["metadata"]["name"] for p in self.running_web()}
         self.assertIn(http_get(berth_e2e.NODE_IP, port), names)
+
+    def test_health_check_node_port(self):
+        s = self.server
+        patch = lambda spec: s.request("PATCH", NS + "/services/web", {"spec": spec},
+                                       ctype="application/merge-patch+json")
+        code, _, svc = patch({"type": "LoadBalancer", "externalTrafficPolicy": "Local"})
+        self.assertEqual(code, 200, svc)
+        port = svc["spec"]["healthCheckNodePort"]
+        try:
+            health = lambda: health_check(berth_e2e.NODE_IP, port)
+            st, body = wait_for(health, what="the health check node port")
+            self.assertEqual(st, 200, body)
+            self.assertEqual(body["service"], {"namespace": "default", "name": "web"})
+            self.assertEqual(body["localEndpoints"], 3)
+        finally:
+            code, _, svc = patch({"type": "NodePort", "externalTrafficPolicy": "Cluster"})
+            self.assertEqual(code, 200, svc)
+        # Gone with the policy: the port closes.
+        wait_for(lambda: health() is None, what="the health check port closed")
 
     def test_kube_dns_endpoints_name_this_server(self):
         ep = self.server.request("GET", "/api/v1/namespaces/kube-system/endpoints/kube-dns")[2]
@@ -413,6 +446,15 @@ class TwoNodeTest(unittest.TestCase):
         self.assertEqual(code, 200, body)
         wait_for(lambda: answers(NODE_A, np) is None, what="node A's node port refusing")
         self.assertEqual(answers(NODE_B, np), "srv")
+        # As a LoadBalancer, its health check node port tells a load
+        # balancer which node to send to.
+        code, _, body = patch({"type": "LoadBalancer"})
+        self.assertEqual(code, 200, body)
+        hc = body["spec"]["healthCheckNodePort"]
+        st, out = wait_for(lambda: health_check(NODE_A, hc), what="node A's health check")
+        self.assertEqual((st, out["localEndpoints"]), (503, 0))
+        st, out = wait_for(lambda: health_check(NODE_B, hc), what="node B's health check")
+        self.assertEqual((st, out["localEndpoints"]), (200, 1))
         self.assertEqual(answers(svc_ip(s, "far"), 80), "srv", "the cluster IP still works")
 
 

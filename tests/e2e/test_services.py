@@ -107,6 +107,38 @@ class ServiceAllocationTest(ServerTestCase):
         self.assertEqual(s["spec"]["ports"][0]["nodePort"], 30053)
         self.delete("np-b")
 
+    def test_health_check_node_port(self):
+        # A LoadBalancer keeping external traffic local gets one.
+        s = self.create(service("hc-a", "LoadBalancer", externalTrafficPolicy="Local"))
+        hc = s["spec"]["healthCheckNodePort"]
+        self.assertTrue(30000 <= hc <= 32767, s["spec"])
+        self.assertNotEqual(hc, s["spec"]["ports"][0]["nodePort"])
+        # It is taken: nobody else may have it.
+        code, _, body = self.server.request(
+            "POST", SVC, service("hc-b", "NodePort", ports=[{"port": 80, "nodePort": hc}]))
+        self.assertEqual((code, "provided port is already allocated" in body["message"]),
+                         (422, True), body)
+        # Kept across updates; dropped (and freed) when the policy changes.
+        s["spec"]["selector"] = {"app": "other"}
+        code, _, s = self.server.request("PUT", SVC + "/hc-a", s)
+        self.assertEqual((code, s["spec"]["healthCheckNodePort"]), (200, hc), s)
+        s["spec"]["externalTrafficPolicy"] = "Cluster"
+        code, _, s = self.server.request("PUT", SVC + "/hc-a", s)
+        self.assertEqual(code, 200, s)
+        self.assertNotIn("healthCheckNodePort", s["spec"])
+        self.create(service("hc-b", "NodePort", ports=[{"port": 80, "nodePort": hc}]))
+        # Asked for where it does not belong: refused, naming the field.
+        code, _, body = self.server.request(
+            "POST", SVC, service("hc-c", "NodePort", healthCheckNodePort=31999))
+        self.assertEqual(code, 422, body)
+        self.assertIn("spec.healthCheckNodePort", body["message"])
+        # A requested one is honoured.
+        s = self.create(service("hc-d", "LoadBalancer", externalTrafficPolicy="Local",
+                                healthCheckNodePort=31998))
+        self.assertEqual(s["spec"]["healthCheckNodePort"], 31998)
+        for name in ("hc-a", "hc-b", "hc-d"):
+            self.delete(name)
+
     def test_range_exhaustion_and_release(self):
         # A /24 holds 254 addresses; fill what is left, then free one.
         made = []
