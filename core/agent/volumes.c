@@ -22,6 +22,7 @@
 #include "agent/agent-int.h"
 #include "berth/errno.h"
 #include "berth/log.h"
+#include "berth/quantity.h"
 #include "util/fs.h"
 #include "util/mounts.h"
 
@@ -237,14 +238,21 @@ int agent_volumes_sync(pod_worker *pw, char *msg, size_t msglen)
             if ((err = berth_mkdirs(dir, 0777)) == 0)
                 chmod(dir, 0777);
             const char *medium = berth_obj_str(src, "medium");
+            /* The tmpfs is mounted once per worker (a restarted agent finds
+             * it mounted). */
             if (!err && medium && !strcmp(medium, "Memory") && !pw->node->g->sim &&
-                !berth_is_mount_point(dir)) {
+                !pw->volumes_ready && !berth_is_mount_point(dir)) {
+                /* sizeLimit is a quantity ("64Mi"); tmpfs wants bytes. */
                 char opts[64] = "mode=1777";
+                int64_t bytes;
                 const char *sz = berth_obj_str(src, "sizeLimit");
-                if (sz)
-                    snprintf(opts, sizeof opts, "mode=1777,size=%s", sz);
-                if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
-                    err = -errno;
+                if (sz && berth_quantity_parse(sz, &bytes) == 0 && bytes > 0)
+                    snprintf(opts, sizeof opts, "mode=1777,size=%lld", (long long)bytes);
+                if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
+                    snprintf(msg, msglen, "MountVolume.SetUp failed for volume \"%s\": "
+                                          "tmpfs: %s", name, strerror(errno));
+                    return BERTH_EIO;
+                }
             }
         } else if ((src = cJSON_GetObjectItemCaseSensitive(v, "hostPath"))) {
             const char *path = berth_obj_str(src, "path"), *type = berth_obj_str(src, "type");

@@ -431,6 +431,21 @@ class AgentTest(berth_e2e.ServerTestCase):
             for pv in pvs:
                 s.request("DELETE", "/api/v1/persistentvolumes/" + pv["metadata"]["name"])
 
+    def test_memory_empty_dir_is_a_tmpfs(self):
+        self.create(pod("mem", [sh("c", "grep ' /scratch ' /proc/mounts; sleep 3600",
+                                   volumeMounts=[{"name": "s", "mountPath": "/scratch"}])],
+                        volumes=[{"name": "s", "emptyDir": {"medium": "Memory",
+                                                            "sizeLimit": "8Mi"}}]))
+        out = wait_for(lambda: self.logs("mem")[2] if "tmpfs" in str(self.logs("mem")[2])
+                       else None, what="the tmpfs in the container")
+        self.assertIn("size=8192k", out)
+        uid = self.get("mem")["metadata"]["uid"]
+        self.server.request("DELETE", NS + "/pods/mem")
+        wait_for(lambda: self.server.request("GET", NS + "/pods/mem")[0] == 404,
+                 what="the pod gone")
+        with open("/proc/mounts") as f:
+            self.assertNotIn(uid, f.read())
+
     def test_volume_plugin_inline_volume(self):
         """An inline csi volume from the volume-dir plugin: there while the
         pod runs, read-only where asked, gone with the pod."""
