@@ -281,6 +281,9 @@ bool agent_net_ready(const agent_group *g, const char **reason, const char **mes
 int agent_net_pod_setup(pod_worker *pw, char *msg, size_t msglen);
 void agent_net_pod_teardown(pod_worker *pw);
 void agent_net_sweep_orphans(agent_node *n);
+/* The pod's address once its network is set up (the node's before, and
+ * for pods on the host's network). */
+const char *agent_pod_ip(const pod_worker *pw);
 /* DATA_DIR/pods/UID/etc/FILE: the pod's resolv.conf and hosts. */
 void agent_net_etc_path(const pod_worker *pw, const char *file, char *out, size_t len);
 

@@ -145,9 +145,12 @@ static int field_ref(pod_worker *pw, const char *path, char *out, size_t len)
         snprintf(out, len, "%s", v ? v : "");
         return 0;
     }
-    if (!strcmp(path, "status.hostIP") || !strcmp(path, "status.podIP") ||
-        !strcmp(path, "status.podIPs") || !strcmp(path, "status.hostIPs")) {
+    if (!strcmp(path, "status.hostIP") || !strcmp(path, "status.hostIPs")) {
         snprintf(out, len, "%s", pw->node->ip);
+        return 0;
+    }
+    if (!strcmp(path, "status.podIP") || !strcmp(path, "status.podIPs")) {
+        snprintf(out, len, "%s", agent_pod_ip(pw));
         return 0;
     }
     static const char *const ok[] = {"metadata.name", "metadata.namespace", "metadata.uid",

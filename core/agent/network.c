@@ -453,3 +453,8 @@ void agent_net_sweep_orphans(agent_node *n)
     }
     free(o.uids);
 }
+
+const char *agent_pod_ip(const pod_worker *pw)
+{
+    return pw->ip[0] ? pw->ip : pw->node->ip;
+}

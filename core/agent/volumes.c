@@ -208,7 +208,9 @@ static void downward_files(pod_worker *pw, cJSON *files, const cJSON *src)
                                             kv->string, kv->valuestring);
         } else {
             const char *v = berth_obj_str(pw->pod, fp);
-            if (!strcmp(fp, "status.podIP") || !strcmp(fp, "status.hostIP"))
+            if (!strcmp(fp, "status.podIP"))
+                v = agent_pod_ip(pw);
+            else if (!strcmp(fp, "status.hostIP"))
                 v = pw->node->ip;
             snprintf(text, sizeof text, "%s", v ? v : "");
         }

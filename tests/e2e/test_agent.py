@@ -475,6 +475,82 @@ class AgentTest(berth_e2e.ServerTestCase):
                        .get("message"), what="the waiting reason")
         self.assertIn('volume plugin "nosuch"', msg)
 
+    def test_pod_spec_features(self):
+        """Much of a pod spec at once, as the kubelet runs it: init containers
+        first, workingDir, env from fields, resources and envFrom, downward
+        API files, subPath, hostPath types, a startup probe, and a preStop
+        hook that runs before the container is stopped."""
+        s = self.server
+        host = tempfile.mkdtemp(prefix="berth-host-")
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "feat"},
+              "data": {"COLOR": "blue", "SIZE": "L"}}
+        self.assertEqual(s.request("POST", NS + "/configmaps", cm)[0], 201)
+        script = ("echo pwd=$(pwd) name=$MY_NAME ip=$MY_IP mem=$MEM_LIMIT "
+                  "color=$CFG_COLOR size=$CFG_SIZE; cat /work/from-init; "
+                  "cat /info/labels; echo; ls /sub; touch /host-dir/made /host-file; "
+                  "sleep 3600")
+        p = pod("feat", [sh("c", script, workingDir="/work",
+                            env=[{"name": "MY_NAME", "valueFrom": {"fieldRef": {
+                                     "fieldPath": "metadata.name"}}},
+                                 {"name": "MY_IP", "valueFrom": {"fieldRef": {
+                                     "fieldPath": "status.podIP"}}},
+                                 {"name": "MEM_LIMIT", "valueFrom": {"resourceFieldRef": {
+                                     "resource": "limits.memory", "divisor": "1Mi"}}}],
+                            envFrom=[{"prefix": "CFG_", "configMapRef": {"name": "feat"}}],
+                            resources={"limits": {"memory": "64Mi"}},
+                            startupProbe={"exec": {"command": ["true"]}, "periodSeconds": 1},
+                            lifecycle={"preStop": {"exec": {"command": [
+                                "sh", "-c", "echo stopping > /host-dir/prestop"]}}},
+                            volumeMounts=[{"name": "work", "mountPath": "/work"},
+                                          {"name": "info", "mountPath": "/info"},
+                                          {"name": "work", "mountPath": "/sub",
+                                           "subPath": "nested"},
+                                          {"name": "hd", "mountPath": "/host-dir"},
+                                          {"name": "hf", "mountPath": "/host-file"}])],
+                initContainers=[sh("init", "echo done-by-init > /work/from-init && "
+                                           "mkdir -p /work/nested && touch /work/nested/x",
+                                   volumeMounts=[{"name": "work", "mountPath": "/work"}])],
+                volumes=[{"name": "work", "emptyDir": {}},
+                         {"name": "info", "downwardAPI": {"items": [
+                             {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
+                         {"name": "hd", "hostPath": {"path": os.path.join(host, "d"),
+                                                     "type": "DirectoryOrCreate"}},
+                         {"name": "hf", "hostPath": {"path": os.path.join(host, "f"),
+                                                     "type": "FileOrCreate"}}])
+        p["metadata"]["labels"] = {"tier": "test"}
+        p["spec"]["terminationGracePeriodSeconds"] = 5
+        try:
+            self.create(p)
+            out = wait_for(lambda: (lambda t: t if "tier" in t else None)(
+                str(self.logs("feat")[2])), timeout=30, what="the container's output")
+            ip = self.get("feat")["status"]["podIP"]
+            self.assertIn("pwd=/work name=feat ip=%s mem=64 color=blue size=L" % ip, out)
+            self.assertIn("done-by-init", out)
+            self.assertIn('tier="test"', out)
+            self.assertIn("x", out.split('tier="test"')[1])
+            wait_for(lambda: os.path.exists(os.path.join(host, "d", "made")),
+                     what="the hostPath directory written")
+            self.assertTrue(os.path.isfile(os.path.join(host, "f")))
+            st = self.status_of("feat")
+            self.assertTrue(st.get("started"), st)
+            inits = self.get("feat")["status"]["initContainerStatuses"]
+            self.assertEqual(inits[0]["state"]["terminated"]["reason"], "Completed")
+            s.request("DELETE", NS + "/pods/feat")
+            wait_for(lambda: s.request("GET", NS + "/pods/feat")[0] == 404, timeout=20,
+                     what="the pod gone")
+            with open(os.path.join(host, "d", "prestop")) as f:
+                self.assertEqual(f.read(), "stopping\n")
+        finally:
+            s.request("DELETE", NS + "/configmaps/feat")
+            shutil.rmtree(host, ignore_errors=True)
+
+    def test_active_deadline(self):
+        self.create(pod("deadline", [sh("c", "sleep 3600")], activeDeadlineSeconds=1,
+                        terminationGracePeriodSeconds=1))
+        st = wait_for(lambda: (lambda x: x if x.get("phase") == "Failed" else None)(
+            self.get("deadline").get("status", {})), timeout=30, what="the pod Failed")
+        self.assertEqual(st.get("reason"), "DeadlineExceeded")
+
     def test_missing_image_waits(self):
         self.create(pod("noimg", [{"name": "c", "image": "nosuchimage:1", "command": ["true"]}]))
         cs = wait_for(lambda: (lambda c: c if c.get("state", {}).get("waiting", {})
