@@ -293,7 +293,6 @@ static int write_resolv(pod_worker *pw, const char *path)
         write_list(f, " ", berth_obj_at(cfg, "searches"), " ");
         fprintf(f, "\nnameserver %s\n", net->cluster_dns);
         write_list(f, "nameserver ", berth_obj_at(cfg, "nameservers"), "\nnameserver ");
-        fprintf(f, "options ndots:5\n");
     } else if (!strcmp(policy, "None")) {
         write_list(f, "search ", berth_obj_at(cfg, "searches"), " ");
         write_list(f, "nameserver ", berth_obj_at(cfg, "nameservers"), "\nnameserver ");
@@ -302,12 +301,33 @@ static int write_resolv(pod_worker *pw, const char *path)
         write_list(f, "search ", berth_obj_at(cfg, "searches"), " ");
         write_list(f, "nameserver ", berth_obj_at(cfg, "nameservers"), "\nnameserver ");
     }
+    /* One options line, as Kubernetes writes it: ndots:5 for the cluster
+     * DNS, then dnsConfig's, each replacing an option of its name. */
+    const char *names[32], *values[32];
+    int n = 0;
+    if (cluster) {
+        names[n] = "ndots";
+        values[n++] = "5";
+    }
     const cJSON *o;
     cJSON_ArrayForEach(o, berth_obj_at(cfg, "options")) {
         const char *name = berth_obj_str(o, "name"), *value = berth_obj_str(o, "value");
-        if (name && !strpbrk(name, " \n\r") && (!value || !strpbrk(value, " \n\r")))
-            fprintf(f, "options %s%s%s\n", name, value ? ":" : "", value ? value : "");
+        if (!name || !*name || strpbrk(name, " \n\r") || (value && strpbrk(value, " \n\r")))
+            continue;
+        int i = 0;
+        while (i < n && strcmp(names[i], name) != 0)
+            i++;
+        if (i == n && n == 32)
+            continue;
+        names[i] = name;
+        values[i] = value;
+        n += i == n;
     }
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s%s%s%s", i ? " " : "options ", names[i], values[i] ? ":" : "",
+                values[i] ? values[i] : "");
+    if (n)
+        fputc('\n', f);
     return fclose(f) == 0 ? 0 : BERTH_EIO;
 }
 

@@ -122,6 +122,22 @@ class AgentTest(berth_e2e.ServerTestCase):
         self.assertEqual(code, 200)
         self.assertRegex(body, r"^\d{4}-\d\d-\d\dT")
 
+    def test_log_windows_and_previous(self):
+        # Each run prints its own line, then exits: the previous run's log
+        # stays readable, and sinceSeconds leaves out older lines.
+        self.create(pod("runs", [sh("c", "echo run-$(date +%s%N); sleep 2; exit 1")]))
+        wait_for(lambda: self.status_of("runs").get("restartCount", 0) >= 1, timeout=30,
+                 what="a restart")
+        code, _, prev = self.logs("runs", "?previous=true")
+        self.assertEqual(code, 200, prev)
+        self.assertTrue(prev.startswith("run-"), prev)
+        code, _, cur = wait_for(lambda: (lambda r: r if r[2].startswith("run-") else None)(
+            self.logs("runs")), what="the current run's line")
+        self.assertNotEqual(prev, cur)
+        time.sleep(1.5)
+        code, _, recent = self.logs("runs", "?sinceSeconds=1")
+        self.assertEqual((code, recent), (200, ""))
+
     def berthctl(self, *args, **kw):
         return subprocess.run([os.path.join(berth_e2e._build_dir(), "berthctl"),
                                "--kubeconfig", self.server.kubeconfig] + list(args),

@@ -253,6 +253,33 @@ class NetworkTest(berth_e2e.ServerTestCase):
         # The short name works through the search path.
         self.assertIn(self.in_client("wget -qO- http://web").strip(), names)
 
+    def test_hosts_and_dns_config(self):
+        s = self.server
+        p = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "dnscfg"},
+             "spec": {"terminationGracePeriodSeconds": 1,
+                      "hostAliases": [{"ip": "10.1.2.3", "hostnames": ["foo.local", "bar"]}],
+                      "dnsPolicy": "None",
+                      "dnsConfig": {"nameservers": ["10.9.9.9"], "searches": ["example.test"],
+                                    "options": [{"name": "ndots", "value": "2"},
+                                                {"name": "edns0"}]},
+                      "containers": [{"name": "sh", "image": "busybox",
+                                      "command": ["sh", "-c", "exec sleep 3600"]}]}}
+        code, _, body = s.request("POST", NS + "/pods", p)
+        self.assertEqual(code, 201, body)
+        try:
+            wait_for(lambda: self.phase("dnscfg") == "Running", what="dnscfg Running")
+            out = self.berthctl("exec", "dnscfg", "--", "cat", "/etc/hosts", "/etc/resolv.conf")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertRegex(out.stdout, r"10\.1\.2\.3\s+foo\.local\s+bar")
+            self.assertIn("dnscfg", out.stdout)  # the pod's own name
+            self.assertIn("nameserver 10.9.9.9", out.stdout)
+            self.assertIn("search example.test", out.stdout)
+            self.assertIn("options ndots:2 edns0", out.stdout)
+            self.assertNotIn("svc.cluster.local", out.stdout)
+        finally:
+            s.request("DELETE", NS + "/pods/dnscfg?gracePeriodSeconds=0")
+            wait_for(lambda: s.request("GET", NS + "/pods/dnscfg")[0] == 404, what="dnscfg gone")
+
     def test_not_ready_pod_gets_no_new_connections(self):
         victim = self.running_web()[0]
         name, ip = victim["metadata"]["name"], victim["status"]["podIP"]
