@@ -125,6 +125,9 @@ static void finish(agent_probe *p, bool ok, const char *why)
             c->ready = pass;
         else if (p->kind == BERTH_PROBE_STARTUP && pass) {
             c->started = true;
+            /* Without a readiness probe, started is ready. */
+            if (!c->probes[BERTH_PROBE_READINESS])
+                c->ready = true;
             start_after_startup(c);
         }
         else if (!pass)
@@ -340,7 +343,9 @@ int agent_probes_start(pod_worker *pw, agent_ctr *c, const cJSON *cspec)
             return BERTH_ENOMEM;
         }
         c->probes[k] = p;
-        if (k == BERTH_PROBE_READINESS)
+        /* Not ready before the readiness probe, nor before the startup
+         * probe, passes. */
+        if (k == BERTH_PROBE_READINESS || k == BERTH_PROBE_STARTUP)
             c->ready = false;
         if (k == BERTH_PROBE_STARTUP)
             c->started = false;

@@ -547,8 +547,10 @@ class AgentTest(berth_e2e.ServerTestCase):
             wait_for(lambda: os.path.exists(os.path.join(host, "d", "made")),
                      what="the hostPath directory written")
             self.assertTrue(os.path.isfile(os.path.join(host, "f")))
-            st = self.status_of("feat")
-            self.assertTrue(st.get("started"), st)
+            # Ready only once the startup probe has passed.
+            st = wait_for(lambda: (lambda c: c if c.get("started") else None)(
+                self.status_of("feat")), what="the startup probe passing")
+            self.assertTrue(st["ready"], st)
             inits = self.get("feat")["status"]["initContainerStatuses"]
             self.assertEqual(inits[0]["state"]["terminated"]["reason"], "Completed")
             s.request("DELETE", NS + "/pods/feat")
@@ -559,6 +561,18 @@ class AgentTest(berth_e2e.ServerTestCase):
         finally:
             s.request("DELETE", NS + "/configmaps/feat")
             shutil.rmtree(host, ignore_errors=True)
+
+    def test_startup_probe_gates_ready(self):
+        self.create(pod("slow", [sh("c", "sleep 2; touch /tmp/up; sleep 3600", startupProbe={
+            "exec": {"command": ["test", "-f", "/tmp/up"]}, "periodSeconds": 1,
+            "failureThreshold": 30})]))
+        st = wait_for(lambda: (lambda c: c if c.get("state", {}).get("running") else None)(
+            self.status_of("slow")), what="running")
+        self.assertEqual((st["started"], st["ready"]), (False, False), st)
+        st = wait_for(lambda: (lambda c: c if c.get("started") else None)(
+            self.status_of("slow")), what="started")
+        wait_for(lambda: self.status_of("slow").get("ready"), what="ready once started")
+        self.assertEqual(self.condition("slow", "Ready"), "True")
 
     def test_active_deadline(self):
         self.create(pod("deadline", [sh("c", "sleep 3600")], activeDeadlineSeconds=1,
