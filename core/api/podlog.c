@@ -197,8 +197,12 @@ void api_serve_pod_log(api_req *r)
     const char *lb = api_query(r, "limitBytes");
     long tail = tl ? strtol(tl, NULL, 10) : -1;
     int64_t since_ns = 0, left = lb ? strtoll(lb, NULL, 10) : -1;
-    if (ss && strtoll(ss, NULL, 10) > 0)
-        since_ns = ((int64_t)time(NULL) - strtoll(ss, NULL, 10)) * 1000000000;
+    if (ss && strtoll(ss, NULL, 10) > 0) {
+        /* From now to the nanosecond: whole seconds would keep up to 1 s more. */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        since_ns = ((int64_t)now.tv_sec - strtoll(ss, NULL, 10)) * 1000000000 + now.tv_nsec;
+    }
     bool ts = truthy(api_query(r, "timestamps"));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct evbuffer *body = evbuffer_new();
