@@ -189,7 +189,7 @@ static int atomic_write(const char *dir, const cJSON *files)
     return 0;
 }
 
-static void downward_files(pod_worker *pw, cJSON *files, const cJSON *src)
+static void downward_files(pod_worker *pw, cJSON *files, const cJSON *src, int def_mode)
 {
     const cJSON *it;
     const cJSON *dm = cJSON_GetObjectItemCaseSensitive(src, "defaultMode");
@@ -218,9 +218,55 @@ static void downward_files(pod_worker *pw, cJSON *files, const cJSON *src)
         cJSON *pair = cJSON_CreateArray();
         cJSON_AddItemToArray(pair, cJSON_CreateString(text));
         cJSON_AddItemToArray(pair, cJSON_CreateNumber(cJSON_IsNumber(m) ? m->valueint
-                                                      : cJSON_IsNumber(dm) ? dm->valueint : 0644));
+                                                      : cJSON_IsNumber(dm) ? dm->valueint
+                                                                           : def_mode));
         cJSON_AddItemToObject(files, path, pair);
     }
+}
+
+/* A ConfigMap's or Secret's files for volume (src: a configMap or secret
+ * source); BERTH_ENOTFOUND, with msg, when it is missing and not optional. */
+static int object_files(pod_worker *pw, const char *volume, const cJSON *src, bool secret,
+                        int def_mode, cJSON *files, char *msg, size_t msglen)
+{
+    const char *on = berth_obj_str(src, secret ? "secretName" : "name");
+    if (secret && !on)
+        on = berth_obj_str(src, "name"); /* projected secret sources say "name" */
+    cJSON *data = on ? agent_object_data(pw->node->g, secret, pw->ns, on) : NULL;
+    if (!data && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(src, "optional"))) {
+        snprintf(msg, msglen, "MountVolume.SetUp failed for volume \"%s\": %s \"%s\" not found",
+                 volume, secret ? "secret" : "configmap", on ? on : "");
+        return BERTH_ENOTFOUND;
+    }
+    if (data)
+        project(files, src, data, def_mode);
+    cJSON_Delete(data);
+    return 0;
+}
+
+/* A projected volume: its sources' files in one directory, with the
+ * volume's defaultMode unless an item says otherwise. Service account
+ * tokens and trust bundles are not issued here: those sources add
+ * nothing. */
+static int projected_files(pod_worker *pw, const char *volume, const cJSON *src, cJSON *files,
+                           char *msg, size_t msglen)
+{
+    const cJSON *dm = cJSON_GetObjectItemCaseSensitive(src, "defaultMode");
+    int mode = cJSON_IsNumber(dm) ? dm->valueint : 0644;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(src, "sources")) {
+        const cJSON *o;
+        int err = 0;
+        if ((o = cJSON_GetObjectItemCaseSensitive(s, "configMap")))
+            err = object_files(pw, volume, o, false, mode, files, msg, msglen);
+        else if ((o = cJSON_GetObjectItemCaseSensitive(s, "secret")))
+            err = object_files(pw, volume, o, true, mode, files, msg, msglen);
+        else if ((o = cJSON_GetObjectItemCaseSensitive(s, "downwardAPI")))
+            downward_files(pw, files, o, mode);
+        if (err)
+            return err;
+    }
+    return 0;
 }
 
 int agent_volumes_sync(pod_worker *pw, char *msg, size_t msglen)
@@ -271,25 +317,24 @@ int agent_volumes_sync(pod_worker *pw, char *msg, size_t msglen)
                 return BERTH_ENOTFOUND;
             }
         } else if ((src = cJSON_GetObjectItemCaseSensitive(v, "configMap")) ||
-                   (src = cJSON_GetObjectItemCaseSensitive(v, "secret"))) {
-            bool secret = cJSON_GetObjectItemCaseSensitive(v, "secret") != NULL;
-            const char *on = berth_obj_str(src, secret ? "secretName" : "name");
-            cJSON *data = on ? agent_object_data(pw->node->g, secret, pw->ns, on) : NULL;
-            if (!data && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(src, "optional"))) {
-                snprintf(msg, msglen, "MountVolume.SetUp failed for volume \"%s\": %s \"%s\" "
-                                      "not found", name, secret ? "secret" : "configmap",
-                         on ? on : "");
-                return BERTH_ENOTFOUND;
-            }
+                   (src = cJSON_GetObjectItemCaseSensitive(v, "secret")) ||
+                   (src = cJSON_GetObjectItemCaseSensitive(v, "projected"))) {
             cJSON *files = cJSON_CreateObject();
-            if (data)
-                project(files, src, data, 0644);
+            if (cJSON_GetObjectItemCaseSensitive(v, "projected"))
+                err = projected_files(pw, name, src, files, msg, msglen);
+            else
+                err = object_files(pw, name, src,
+                                   cJSON_GetObjectItemCaseSensitive(v, "secret") != NULL, 0644,
+                                   files, msg, msglen);
+            if (err) {
+                cJSON_Delete(files);
+                return err;
+            }
             err = atomic_write(dir, files);
             cJSON_Delete(files);
-            cJSON_Delete(data);
         } else if ((src = cJSON_GetObjectItemCaseSensitive(v, "downwardAPI"))) {
             cJSON *files = cJSON_CreateObject();
-            downward_files(pw, files, src);
+            downward_files(pw, files, src, 0644);
             err = atomic_write(dir, files);
             cJSON_Delete(files);
         } else if ((src = cJSON_GetObjectItemCaseSensitive(v, "persistentVolumeClaim"))) {
@@ -366,6 +411,7 @@ int agent_volume_mounts(pod_worker *pw, const cJSON *cspec, berth_mount **out, u
                   cJSON_IsTrue(berth_obj_at(vol, "csi.readOnly")) ||
                   cJSON_GetObjectItemCaseSensitive(vol, "configMap") ||
                   cJSON_GetObjectItemCaseSensitive(vol, "secret") ||
+                  cJSON_GetObjectItemCaseSensitive(vol, "projected") ||
                   cJSON_GetObjectItemCaseSensitive(vol, "downwardAPI");
         m[k].source = src;
         m[k].target = dst;

@@ -504,7 +504,7 @@ class AgentTest(berth_e2e.ServerTestCase):
         script = ("echo pwd=$(pwd) name=$MY_NAME ip=$MY_IP mem=$MEM_LIMIT "
                   "color=$CFG_COLOR size=$CFG_SIZE; cat /work/from-init; "
                   "cat /info/labels; echo; ls /sub; touch /host-dir/made /host-file; "
-                  "sleep 3600")
+                  "echo proj=$(cat /proj/color)/$(cat /proj/pod); sleep 3600")
         p = pod("feat", [sh("c", script, workingDir="/work",
                             env=[{"name": "MY_NAME", "valueFrom": {"fieldRef": {
                                      "fieldPath": "metadata.name"}}},
@@ -522,7 +522,8 @@ class AgentTest(berth_e2e.ServerTestCase):
                                           {"name": "work", "mountPath": "/sub",
                                            "subPath": "nested"},
                                           {"name": "hd", "mountPath": "/host-dir"},
-                                          {"name": "hf", "mountPath": "/host-file"}])],
+                                          {"name": "hf", "mountPath": "/host-file"},
+                                          {"name": "proj", "mountPath": "/proj"}])],
                 initContainers=[sh("init", "echo done-by-init > /work/from-init && "
                                            "mkdir -p /work/nested && touch /work/nested/x",
                                    volumeMounts=[{"name": "work", "mountPath": "/work"}])],
@@ -532,13 +533,20 @@ class AgentTest(berth_e2e.ServerTestCase):
                          {"name": "hd", "hostPath": {"path": os.path.join(host, "d"),
                                                      "type": "DirectoryOrCreate"}},
                          {"name": "hf", "hostPath": {"path": os.path.join(host, "f"),
-                                                     "type": "FileOrCreate"}}])
+                                                     "type": "FileOrCreate"}},
+                         {"name": "proj", "projected": {"defaultMode": 0o440, "sources": [
+                             {"configMap": {"name": "feat", "items": [
+                                 {"key": "COLOR", "path": "color"}]}},
+                             {"downwardAPI": {"items": [{"path": "pod", "fieldRef": {
+                                 "fieldPath": "metadata.name"}}]}},
+                             {"serviceAccountToken": {"path": "token"}}]}}])
         p["metadata"]["labels"] = {"tier": "test"}
         p["spec"]["terminationGracePeriodSeconds"] = 5
         try:
             self.create(p)
-            out = wait_for(lambda: (lambda t: t if "tier" in t else None)(
+            out = wait_for(lambda: (lambda t: t if "proj=" in t else None)(
                 str(self.logs("feat")[2])), timeout=30, what="the container's output")
+            self.assertIn("proj=blue/feat", out)
             ip = self.get("feat")["status"]["podIP"]
             self.assertIn("pwd=/work name=feat ip=%s mem=64 color=blue size=L" % ip, out)
             self.assertIn("done-by-init", out)
