@@ -258,6 +258,29 @@ out:
     env_close(&e);
 }
 
+/* Waits (up to 10 s) until container id's first process runs prog: past
+ * the runtime's own set-up, so a signal reaches the program itself. */
+static int wait_exec(env *e, const char *id, const char *prog)
+{
+    for (int i = 0; i < 1000; i++) {
+        berth_container_status st = {.size = sizeof st};
+        char path[64], comm[64] = "";
+        if (berth_runtime_status(e->rt, id, &st) == 0 && st.pid > 0) {
+            snprintf(path, sizeof path, "/proc/%d/comm", st.pid);
+            FILE *f = fopen(path, "r");
+            if (f) {
+                if (fgets(comm, sizeof comm, f))
+                    comm[strcspn(comm, "\n")] = 0;
+                fclose(f);
+            }
+            if (!strcmp(comm, prog))
+                return 1;
+        }
+        usleep(10000);
+    }
+    return 0;
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -279,6 +302,7 @@ BERTH_TEST(runtime_process_stop_terms_then_kills) {
     s.log_path = lp;
     CHECK_INT(berth_runtime_create(e.rt, &s), 0);
     CHECK_INT(berth_runtime_start(e.rt, "polite"), 0);
+    CHECK(wait_exec(&e, "polite", "sh"));
     usleep(200000); /* let the shell install its trap */
     int done = 0;
     int64_t t0 = now_ms();
@@ -292,6 +316,7 @@ BERTH_TEST(runtime_process_stop_terms_then_kills) {
     spec_init(&e, &s, "stubborn", stubborn);
     CHECK_INT(berth_runtime_create(e.rt, &s), 0);
     CHECK_INT(berth_runtime_start(e.rt, "stubborn"), 0);
+    CHECK(wait_exec(&e, "stubborn", "sleep"));
     done = 0;
     t0 = now_ms();
     CHECK_INT(berth_runtime_stop(e.rt, "stubborn", 300, count_done, &done), 0);
