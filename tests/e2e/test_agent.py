@@ -567,6 +567,9 @@ class AgentTest(berth_e2e.ServerTestCase):
             with open(os.path.join(host, "d", "prestop")) as f:
                 self.assertEqual(f.read(), "stopping\n")
         finally:
+            # The pod first: its agent would make the hostPath directory again.
+            s.request("DELETE", NS + "/pods/feat?gracePeriodSeconds=0")
+            wait_for(lambda: s.request("GET", NS + "/pods/feat")[0] == 404, what="feat gone")
             s.request("DELETE", NS + "/configmaps/feat")
             shutil.rmtree(host, ignore_errors=True)
 
